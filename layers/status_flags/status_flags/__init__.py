@@ -1,0 +1,1 @@
+"""Shared code of the status flags service: models, transition rules and DynamoDB repositories."""

@@ -1,0 +1,48 @@
+"""Domain errors. The API maps each one to an HTTP status in one place."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from status_flags.models import FlagName, StatusFlag
+
+
+class StatusFlagsError(Exception):
+    """Base class of the errors a client can cause."""
+
+
+class InvalidInputError(StatusFlagsError):
+    """A request field is missing or invalid. ``field`` names it and the message says how to fix it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class FlagNotFoundError(StatusFlagsError):
+    """The flag has never been set for this entity."""
+
+    def __init__(self, account_id: str, entity_id: str, flag_name: FlagName) -> None:
+        message = f"flag {flag_name.value} is not set for entity {entity_id!r} of account {account_id!r}"
+        super().__init__(message)
+        self.message = message
+
+
+class StaleFlagValueError(StatusFlagsError):
+    """A write would lower a flag's value, so DynamoDB rejected it. ``stored`` is the flag as it is."""
+
+    def __init__(self, stored: StatusFlag, requested: int) -> None:
+        from status_flags.models import FlagValue
+
+        requested_value = FlagValue(requested)
+        message = (
+            f"flag_value {requested_value.value} ({requested_value.label}) is lower than the stored "
+            f"{stored.flag_value.value} ({stored.flag_value.label}) of {stored.flag_name.value}; "
+            "flag values only move forward"
+        )
+        super().__init__(message)
+        self.stored = stored
+        self.requested = requested_value
+        self.message = message
