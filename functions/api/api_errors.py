@@ -1,0 +1,72 @@
+"""Maps domain errors and unmatched requests to JSON HTTP responses: the one place that chooses a 4xx."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+
+from status_flags.errors import FlagNotFoundError, InvalidInputError, StaleFlagValueError, StatusFlagsError
+
+logger = Logger(child=True)
+
+
+class PayloadTooLargeError(StatusFlagsError):
+    """The request body is larger than the API accepts."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        message = f"request body is {size} bytes; the limit is {limit} bytes"
+        super().__init__(message)
+        self.message = message
+
+
+def error_response(status_code: int, error: str, message: str, **extra: Any) -> Response:
+    """Build a JSON error response ``{"error": ..., "message": ...}`` with optional extra keys."""
+    body = {"error": error, "message": message, **extra}
+    return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+def register_error_handlers(app: APIGatewayHttpResolver, allowed_methods: dict[str, Any]) -> None:
+    """Register the domain error handlers and the 404/405 handler on ``app``.
+
+    ``allowed_methods`` maps each compiled route pattern to the methods it serves, so an
+    unmatched request can tell a wrong method (405) from an unknown path (404).
+    """
+
+    @app.exception_handler(InvalidInputError)
+    def handle_invalid_input(error: InvalidInputError) -> Response:
+        logger.info("request rejected", field=error.field, reason=error.message)
+        return error_response(400, "invalid_request", error.message, field=error.field)
+
+    @app.exception_handler(PayloadTooLargeError)
+    def handle_payload_too_large(error: PayloadTooLargeError) -> Response:
+        logger.info("request rejected", reason=error.message)
+        return error_response(413, "payload_too_large", error.message)
+
+    @app.exception_handler(FlagNotFoundError)
+    def handle_flag_not_found(error: FlagNotFoundError) -> Response:
+        return error_response(404, "flag_not_found", error.message)
+
+    @app.exception_handler(StaleFlagValueError)
+    def handle_stale_flag_value(error: StaleFlagValueError) -> Response:
+        return error_response(409, "stale_flag_value", error.message, flag=error.stored.to_response())
+
+    @app.not_found
+    def handle_unmatched(_: Exception) -> Response:
+        method = app.current_event.http_method.upper()
+        path = app.current_event.path
+        for pattern, methods in allowed_methods.items():
+            if pattern.fullmatch(path):
+                allowed = ", ".join(sorted(methods))
+                message = f"method {method} is not allowed on {path}; use one of: {allowed}"
+                return Response(
+                    status_code=405,
+                    content_type=content_types.APPLICATION_JSON,
+                    body=json.dumps({"error": "method_not_allowed", "message": message}),
+                    headers={"Allow": allowed},
+                )
+
+        message = f"no route matches {method} {path}; flag routes start with /accounts/{{account_id}}/entities/"
+        return error_response(404, "route_not_found", message)
