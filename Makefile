@@ -1,0 +1,34 @@
+# Two commands set up and use a fresh machine: `make run` starts the local stack, `make test` runs every test.
+PYTHON ?= $(shell command -v /root/.pyenv/versions/3.13.0/bin/python3.13 || command -v python3.13)
+VENV := .venv
+SAM_VENV := .venv-sam
+
+.PHONY: run test test-fast lint token clean
+
+$(VENV)/.installed: requirements-dev.txt layers/status_flags/requirements.txt
+	@test -n "$(PYTHON)" || { echo "python3.13 not found; set PYTHON=/path/to/python3.13" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	@test -n "$(PYTHON)" || { echo "python3.13 not found; set PYTHON=/path/to/python3.13" >&2; exit 1; }
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/python -m local_stack
+
+test: $(VENV)/.installed $(SAM_VENV)/.installed
+	$(VENV)/bin/ruff check .
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy layers/status_flags functions local_stack
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
