@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -32,22 +30,12 @@ settings = Settings.from_environment()
 flags = FlagRepository(dynamodb_client(), settings.flags_table_name)
 history = HistoryRepository(dynamodb_client(), settings.history_table_name, settings.history_retention)
 
-# Compiled path pattern of each route, with the methods it serves, for telling 405 from 404.
-_allowed_methods: dict[re.Pattern[str], set[str]] = {}
-
 _WRITE_METRICS = {
     AdvanceOutcome.CREATED: "FlagWritesAccepted",
     AdvanceOutcome.ADVANCED: "FlagWritesAccepted",
     AdvanceOutcome.UNCHANGED: "FlagWritesUnchanged",
     AdvanceOutcome.STALE: "FlagWritesStale",
 }
-
-
-def route(method: str, path: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a route on the resolver and remember its path for 405 responses."""
-    pattern = re.compile(re.sub(r"<\w+>", "[^/]+", path))
-    _allowed_methods.setdefault(pattern, set()).add(method)
-    return app.route(path, method)
 
 
 def path_id(raw: str, field: str) -> str:
@@ -90,7 +78,7 @@ def json_response(status_code: int, body: dict[str, Any]) -> Response:
     return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
 
-@route("PUT", "/accounts/<account_id>/entities/<entity_id>/flags/<flag_name>")
+@app.put("/accounts/<account_id>/entities/<entity_id>/flags/<flag_name>")
 def put_flag(account_id: str, entity_id: str, flag_name: str) -> Response:
     account = path_id(account_id, "account_id")
     entity = path_id(entity_id, "entity_id")
@@ -126,7 +114,7 @@ def put_flag(account_id: str, entity_id: str, flag_name: str) -> Response:
     return json_response(201 if result.outcome is AdvanceOutcome.CREATED else 200, body)
 
 
-@route("GET", "/accounts/<account_id>/entities/<entity_id>/flags/<flag_name>")
+@app.get("/accounts/<account_id>/entities/<entity_id>/flags/<flag_name>")
 def get_flag(account_id: str, entity_id: str, flag_name: str) -> Response:
     account = path_id(account_id, "account_id")
     entity = path_id(entity_id, "entity_id")
@@ -138,7 +126,7 @@ def get_flag(account_id: str, entity_id: str, flag_name: str) -> Response:
     return json_response(200, flag.to_response())
 
 
-@route("GET", "/accounts/<account_id>/entities/<entity_id>/flags")
+@app.get("/accounts/<account_id>/entities/<entity_id>/flags")
 def list_flags(account_id: str, entity_id: str) -> Response:
     account = path_id(account_id, "account_id")
     entity = path_id(entity_id, "entity_id")
@@ -147,7 +135,7 @@ def list_flags(account_id: str, entity_id: str) -> Response:
     return json_response(200, {"items": items})
 
 
-@route("GET", "/accounts/<account_id>/entities/<entity_id>/history")
+@app.get("/accounts/<account_id>/entities/<entity_id>/history")
 def get_history(account_id: str, entity_id: str) -> Response:
     account = path_id(account_id, "account_id")
     entity = path_id(entity_id, "entity_id")
@@ -156,7 +144,7 @@ def get_history(account_id: str, entity_id: str) -> Response:
     return json_response(200, {"items": items})
 
 
-register_error_handlers(app, _allowed_methods)
+register_error_handlers(app)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
