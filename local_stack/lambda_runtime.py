@@ -1,4 +1,4 @@
-"""What Lambda hands a handler: the context object, and stream records in the event source mapping's form."""
+"""Lambda shapes for local invocations: the context object, and stream records as an event source mapping sends them."""
 
 from __future__ import annotations
 

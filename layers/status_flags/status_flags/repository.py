@@ -51,7 +51,7 @@ _ADVANCE_NAMES = {
 
 
 class AdvanceOutcome(StrEnum):
-    """What one forward-only write did."""
+    """Outcome of one forward-only write."""
 
     CREATED = "created"
     ADVANCED = "advanced"
