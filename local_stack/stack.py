@@ -12,11 +12,14 @@ from typing import Any
 import boto3
 
 from local_stack.authorizer import LocalAuthorizer
+from local_stack.event_source_mapping import stream_mappings
 from local_stack.functions import FunctionSpec, InProcessFunction, WorkerPoolFunction
 from local_stack.http_server import LocalApiGateway, LocalHttpServer
+from local_stack.lambda_runtime import LOCAL_ACCOUNT_ID
 from local_stack.moto_server import MotoServer
 from local_stack.resources import NAME_PREFIX, REGION, aws_client_environment, create_resources, function_environment
 from local_stack.routes import http_api_routes
+from local_stack.stream_poller import StreamPoller
 from local_stack.template import PROJECT_ROOT, load_template
 
 log = logging.getLogger("local_stack")
@@ -63,7 +66,7 @@ class LocalStack:
         self.moto = MotoServer(options.host, options.moto_port)
         self.api_server: LocalHttpServer | None = None
         self.api_function: InProcessFunction | WorkerPoolFunction | None = None
-        self.poller: Any = None
+        self.pollers: list[StreamPoller] = []
         self.resources: Any = None
 
     def start(self) -> None:
@@ -99,7 +102,33 @@ class LocalStack:
         self._write_state_file()
 
     def _start_stream_poller(self, client_environment: dict[str, str]) -> None:
-        return None
+        """Run the stream function in this process, fed by one poller per DynamoDB event of the function."""
+        mappings = stream_mappings(self.template, STREAM_FUNCTION_ID)
+        if not mappings:
+            return
+
+        environment = {**function_environment(self.template, STREAM_FUNCTION_ID, self.resources), **client_environment}
+        spec = function_spec(self.template, STREAM_FUNCTION_ID, environment)
+        stream_function = InProcessFunction(spec)
+        stream_function.start()
+        function_arn = f"arn:aws:lambda:{REGION}:{LOCAL_ACCOUNT_ID}:function:{spec.function_name}"
+
+        streams = boto3.client("dynamodbstreams", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        for mapping in mappings:
+            queue_url = self.resources.queue_urls[mapping.on_failure_queue_id] if mapping.on_failure_queue_id else None
+            poller = StreamPoller(
+                mapping,
+                streams_client=streams,
+                sqs_client=sqs,
+                stream_arn=self.resources.stream_arns[mapping.table_id],
+                on_failure_queue_url=queue_url,
+                function=stream_function,
+                function_arn=function_arn,
+                region=REGION,
+            )
+            poller.start()
+            self.pollers.append(poller)
 
     def _write_state_file(self) -> None:
         assert self.api_server is not None
@@ -131,9 +160,9 @@ class LocalStack:
         if self.api_server is not None:
             self.api_server.stop()
             log.info("api server stopped")
-        if self.poller is not None:
-            self.poller.stop()
-            log.info("stream poller stopped")
+        for poller in self.pollers:
+            poller.stop()
+            log.info("stream poller stopped event=%s", poller.mapping.event_id)
         if self.api_function is not None:
             self.api_function.stop()
             log.info("api function stopped")
