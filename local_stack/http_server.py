@@ -73,13 +73,16 @@ class LocalApiGateway:
                 error,
                 error.traceback_text,
             )
-            return json_message(500, "Internal Server Error")
+            failure = json_message(500, "Internal Server Error")
+            failure.headers["apigw-requestid"] = request_id
+            return failure
         except (ValueError, TypeError) as error:
             log.error(
                 "invalid handler response route=%s request_id=%s error=%s", match.route.route_key, request_id, error
             )
             return json_message(500, "Internal Server Error")
 
+        response.headers.setdefault("apigw-requestid", request_id)
         log.info(
             "invocation route=%s status=%d duration_ms=%.1f request_id=%s",
             match.route.route_key,
