@@ -75,12 +75,20 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
-    stack = LocalStack(options)
+    try:
+        stack = LocalStack(options)
+    except OSError as error:
+        log.error("cannot bind the moto server to %s:%d: %s", options.host, options.moto_port, error)
+        return 1
+
     try:
         stack.start()
         for line in stack.ready_lines():
             print(line, flush=True)
         stop_requested.wait()
+    except OSError as error:
+        log.error("local stack failed to start: %s; choose free ports with --port and --moto-port", error)
+        return 1
     finally:
         stack.stop()
     log.info("local stack stopped")

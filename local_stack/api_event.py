@@ -40,7 +40,7 @@ class HttpResponse:
 def encode_raw_path(target: str) -> str:
     """Percent-encode the bytes of a request path that are not printable ASCII, keeping every other byte.
 
-    The wire bytes arrive decoded as latin-1, so re-encoding gives them back exactly; a raw UTF-8
+    The wire bytes arrive decoded as latin-1, so re-encoding gives them back exactly. A raw UTF-8
     letter becomes its percent-encoded UTF-8 bytes, as API Gateway sends it.
     """
     encoded = []
@@ -161,7 +161,7 @@ def lambda_response(result: Any) -> HttpResponse:
 
 
 def json_message(status_code: int, message: str) -> HttpResponse:
-    """An API Gateway style error response, ``{"message": ...}``."""
+    """Build an API Gateway style error response, ``{"message": ...}``."""
     body = json.dumps({"message": message}).encode()
     return HttpResponse(status_code, {"content-type": "application/json"}, [], body)
 

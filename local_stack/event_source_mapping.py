@@ -137,8 +137,8 @@ def validate_pattern(pattern: Any, where: str) -> None:
 def matches_pattern(pattern: dict[str, Any], event: Any) -> bool:
     """Match an event against an event pattern of nested keys and lists of exact values.
 
-    Every key of the pattern must be present; a list matches when the event's value (or, for an
-    array in the event, any of its elements) equals one of the list's values.
+    Every key of the pattern must be present in the event. A list matches when the event's value
+    equals one of its values. When the event's value is an array, any one of its elements may match.
     """
     if not isinstance(event, dict):
         return False
@@ -185,7 +185,7 @@ class Batch:
 
 @dataclass(frozen=True)
 class InvocationResult:
-    """What the function returned (``response``) or the error type it raised (``function_error``)."""
+    """Result of one invocation: the function's ``response``, or the ``function_error`` type it raised."""
 
     response: Any = None
     function_error: str | None = None
@@ -193,7 +193,7 @@ class InvocationResult:
 
 @dataclass(frozen=True)
 class BatchOutcome:
-    """What to do after an invocation: records checkpointed, batches to invoke next, and a discarded batch."""
+    """Next step after an invocation: records checkpointed, batches to invoke next, and a discarded batch."""
 
     checkpointed: int
     retry: tuple[Batch, ...] = ()
@@ -233,7 +233,7 @@ def decide(mapping: StreamMapping, batch: Batch, result: InvocationResult) -> Ba
     - partial failure (ReportBatchItemFailures): records before the lowest failed sequence number
       are checkpointed, and the rest is retried from there;
     - function error: with BisectBatchOnFunctionError a batch of two or more records is split in
-      two halves, invoked in order (a split does not count as a retry); otherwise the batch is retried;
+      two halves, invoked in order. A split does not count as a retry. Otherwise the batch is retried;
     - once a batch has had MaximumRetryAttempts retries (-1 is unlimited), its next failure
       discards it to the on-failure destination and the mapping moves past it.
     """
@@ -276,10 +276,10 @@ def on_failure_message(
     request_id: str,
     now: datetime,
 ) -> dict[str, Any]:
-    """The record Lambda sends to an on-failure destination for a discarded stream batch.
+    """Build the record Lambda sends to an on-failure destination for a discarded stream batch.
 
-    It names the batch (shard and sequence number range), not its records: a consumer reads
-    them back from the stream while they are retained.
+    The record names the batch by shard and sequence number range, not its records, so a consumer
+    reads them back from the stream while the stream retains them.
     """
     response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
     if result.function_error is not None:

@@ -28,7 +28,7 @@ WORKER_START_TIMEOUT = 60.0
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """What a local execution environment needs: handler, code directories in Lambda's order, environment."""
+    """Settings of a local execution environment: handler, code directories in Lambda's order, environment."""
 
     function_name: str
     handler: str

@@ -46,7 +46,7 @@ class LocalApiGateway:
         self.authorizer = authorizer
 
     def handle(self, request: HttpRequest, domain_name: str) -> HttpResponse:
-        """Answer one request; logs one line per handler invocation."""
+        """Route, authorize and invoke one request; logs one line per handler invocation."""
         raw_path, _ = split_target(request.target)
         match = match_route(self.routes, request.method, raw_path)
         if match is None:
@@ -195,7 +195,7 @@ class LocalHttpServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> None:
         self._thread.start()

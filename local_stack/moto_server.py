@@ -41,7 +41,7 @@ class MotoServer:
     @property
     def endpoint_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> None:
         self._thread.start()

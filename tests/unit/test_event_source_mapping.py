@@ -304,7 +304,7 @@ def test_on_failure_message_lambda_format() -> None:
     }
 
 
-def test_on_failure_message_partial_failure_has_no_function_error() -> None:
+def test_on_failure_message_partial_failure() -> None:
     message = on_failure_message(
         batch_of(1),
         InvocationResult(response={"batchItemFailures": [{"itemIdentifier": "1"}]}),
