@@ -22,8 +22,6 @@ from status_flags.history import HistoryRepository
 from status_flags.repository import FlagRepository
 from status_flags.settings import DEFAULT_HISTORY_RETENTION_DAYS, dynamodb_client
 
-JSON_HEADERS = {"content-type": "application/json"}
-
 EventBuilder = Callable[..., dict[str, Any]]
 ApiInvoker = Callable[..., dict[str, Any]]
 

@@ -34,7 +34,7 @@ def sent_operations(dynamodb: Any) -> Iterator[list[str]]:
         target = request.headers["X-Amz-Target"]
         operations.append(target.decode() if isinstance(target, bytes) else target)
 
-    # register_first puts the hook ahead of moto's, which answers the request and ends the chain.
+    # register_first puts the hook ahead of moto's, which returns the response and so ends the chain.
     dynamodb.meta.events.register_first("before-send.dynamodb", record, unique_id="count-requests")
     yield operations
     dynamodb.meta.events.unregister("before-send.dynamodb", unique_id="count-requests")
