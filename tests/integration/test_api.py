@@ -319,6 +319,7 @@ def test_wrong_method_not_allowed(
         ("模型", "ünïcödé ñ"),
         ("100%", "%23%2F"),
         ("x" * 128, "y" * 128),
+        ("😀" * 128, "#" * 128),
     ],
 )
 def test_tricky_ids_round_trip(

@@ -143,6 +143,9 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         f"Architecture={architecture}",
         "--build-dir",
         str(directory),
+        # samconfig.toml turns on the build cache in .aws-sam/ of the project, which concurrent test
+        # runs would share, so this build starts clean.
+        "--no-cached",
     )
     assert result.returncode == 0, f"sam build failed:\n{result.stdout}\n{result.stderr}"
     return directory
