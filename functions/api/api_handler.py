@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
 from urllib.parse import unquote
@@ -57,17 +59,40 @@ def path_flag_name(raw: str) -> FlagName:
     return parse_flag_name(decode_path_segment(raw, "flag_name"))
 
 
-def json_body() -> dict[str, Any]:
-    """Return the request body as a JSON object, enforcing the size limit."""
-    raw = app.current_event.decoded_body or ""
-    size = len(raw.encode())
-    if size > MAX_BODY_BYTES:
-        raise PayloadTooLargeError(size, MAX_BODY_BYTES)
+def body_bytes() -> bytes:
+    """Return the request body as bytes, undoing API Gateway's base64 encoding of non-text bodies."""
+    event = app.current_event
+    raw = event.body or ""
+    if not event.is_base64_encoded:
+        return raw.encode()
 
     try:
-        body = json.loads(raw)
+        return base64.b64decode(raw, validate=True)
+    except binascii.Error:
+        raise InvalidInputError("body", "body is marked base64-encoded but is not valid base64.") from None
+
+
+def json_body() -> dict[str, Any]:
+    """Return the request body as a JSON object, enforcing the size limit."""
+    data = body_bytes()
+    if len(data) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(len(data), MAX_BODY_BYTES)
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInputError("body", "body is not valid UTF-8; send a UTF-8 encoded JSON object.") from None
+
+    try:
+        body = json.loads(text)
     except json.JSONDecodeError as error:
         raise InvalidInputError("body", f"body is not valid JSON ({error.msg}); send a JSON object.") from None
+    except (ValueError, RecursionError):
+        # json raises ValueError for integers longer than sys.get_int_max_str_digits() (4300 by default),
+        # and RecursionError for arrays or objects nested deeper than the interpreter's stack allows.
+        raise InvalidInputError(
+            "body", 'body is nested too deeply or has a number with too many digits; send {"flag_value": 2}.'
+        ) from None
 
     if not isinstance(body, dict):
         raise InvalidInputError("body", 'body must be a JSON object such as {"flag_value": 2}.')
