@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -12,11 +11,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from account_access import enforce_account_access
 from api_errors import PayloadTooLargeError, register_error_handlers
+from path_params import path_flag_name, path_id
 from status_flags.errors import FlagNotFoundError, InvalidInputError, StaleFlagValueError
 from status_flags.history import HistoryRepository
-from status_flags.keys import validate_id
-from status_flags.models import FlagName, parse_flag_name, parse_flag_value
+from status_flags.models import parse_flag_value
 from status_flags.repository import AdvanceOutcome, FlagRepository
 from status_flags.settings import Settings, dynamodb_client
 
@@ -36,25 +36,6 @@ _WRITE_METRICS = {
     AdvanceOutcome.UNCHANGED: "FlagWritesUnchanged",
     AdvanceOutcome.STALE: "FlagWritesStale",
 }
-
-
-def path_id(raw: str, field: str) -> str:
-    """Decode a percent-encoded account or entity id from the path and validate it."""
-    return validate_id(decode_path_segment(raw, field), field)
-
-
-def decode_path_segment(raw: str, field: str) -> str:
-    """Percent-decode one path segment; invalid UTF-8 is a client error, not a 5xx."""
-    try:
-        return unquote(raw, errors="strict")
-    except UnicodeDecodeError:
-        raise InvalidInputError(
-            field, f"{field} is not valid UTF-8 after percent-decoding; percent-encode the id's UTF-8 bytes."
-        ) from None
-
-
-def path_flag_name(raw: str) -> FlagName:
-    return parse_flag_name(decode_path_segment(raw, "flag_name"))
 
 
 def json_body() -> dict[str, Any]:
@@ -145,6 +126,8 @@ def get_history(account_id: str, entity_id: str) -> Response:
 
 
 register_error_handlers(app)
+# A resolver-wide middleware runs for every route, present and future, and for unmatched requests.
+app.use(middlewares=[enforce_account_access])
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
