@@ -8,7 +8,7 @@ SCOPES ?= flags/read flags/write
 TTL ?= 3600
 STATE_DIR ?= .local-stack
 
-.PHONY: run test test-fast lint token clean
+.PHONY: run test lint bench clean
 
 $(VENV)/.installed: requirements-dev.txt layers/status_flags/requirements.txt
 	@test -n "$(PYTHON)" || { echo "python3.13 not found; set PYTHON=/path/to/python3.13" >&2; exit 1; }
@@ -40,3 +40,6 @@ lint: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+bench: $(VENV)/.installed
+	PYTHONPATH=layers/status_flags:functions/api:. $(VENV)/bin/python benchmarks/bench_advance.py
