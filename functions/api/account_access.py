@@ -12,6 +12,7 @@ client the real fix (use another token), while 404 keeps its one meaning: the fl
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,6 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from api_errors import AccountForbiddenError, UnauthorizedError
-from path_params import path_id
 
 ADMIN_SCOPE = "flags/admin"
 DEFAULT_ACCOUNT_CLAIM = "account_id"
@@ -77,23 +77,30 @@ def caller_from_event(event: dict[str, Any], claim_name: str) -> Caller:
     return Caller(account_id=account_id, scopes=caller_scopes)
 
 
-def enforce_account_access(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
-    """Reject a request whose path account is not the caller's, unless the caller has the admin scope.
+def enforce_account_access(
+    path_id: Callable[[str, str], str],
+) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response]:
+    """Build the middleware that rejects a request whose path account is not the caller's, unless admin.
 
-    Runs for every request, unmatched ones (404, 405) included, so a new route is covered without any
-    change here. The path account is percent-decoded and validated exactly as the routes decode it.
+    ``path_id(raw, field)`` is the routes' own decoder of a path id, so the middleware compares the account
+    exactly as the routes will read it. The middleware runs for every request, unmatched ones (404, 405)
+    included, so a new route is covered without any change here.
     """
-    claim_name = account_claim_name()
-    caller = caller_from_event(app.current_event.raw_event, claim_name)
-    logger.append_keys(caller_account_id=caller.account_id, caller_is_admin=caller.is_admin)
 
-    # NOTE: Powertools keeps the matched route's path arguments under the private context key
-    # "_route_args" (checked with aws-lambda-powertools 3.37.0); the handler tests cover it.
-    route_arguments: dict[str, str] = app.context.get("_route_args") or {}
-    raw_account = route_arguments.get(ACCOUNT_PATH_ARGUMENT)
-    if raw_account is not None and not caller.is_admin:
-        account_id = path_id(raw_account, ACCOUNT_PATH_ARGUMENT)
-        if account_id != caller.account_id:
-            raise AccountForbiddenError(str(caller.account_id), account_id, claim_name, ADMIN_SCOPE)
+    def check_account_access(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+        claim_name = account_claim_name()
+        caller = caller_from_event(app.current_event.raw_event, claim_name)
+        logger.append_keys(caller_account_id=caller.account_id, caller_is_admin=caller.is_admin)
 
-    return next_middleware(app)
+        # NOTE: Powertools keeps the matched route's path arguments under the private context key
+        # "_route_args" (checked with aws-lambda-powertools 3.37.0); the handler tests cover it.
+        route_arguments: dict[str, str] = app.context.get("_route_args") or {}
+        raw_account = route_arguments.get(ACCOUNT_PATH_ARGUMENT)
+        if raw_account is not None and not caller.is_admin:
+            account_id = path_id(raw_account, ACCOUNT_PATH_ARGUMENT)
+            if account_id != caller.account_id:
+                raise AccountForbiddenError(str(caller.account_id), account_id, claim_name, ADMIN_SCOPE)
+
+        return next_middleware(app)
+
+    return check_account_access

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -13,10 +16,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from account_access import enforce_account_access
 from api_errors import PayloadTooLargeError, register_error_handlers
-from path_params import path_flag_name, path_id
 from status_flags.errors import FlagNotFoundError, InvalidInputError, StaleFlagValueError
 from status_flags.history import HistoryRepository
-from status_flags.models import parse_flag_value
+from status_flags.keys import validate_id
+from status_flags.models import FlagName, parse_flag_name, parse_flag_value
 from status_flags.repository import AdvanceOutcome, FlagRepository
 from status_flags.settings import Settings, dynamodb_client
 
@@ -38,17 +41,59 @@ _WRITE_METRICS = {
 }
 
 
-def json_body() -> dict[str, Any]:
-    """Return the request body as a JSON object, enforcing the size limit."""
-    raw = app.current_event.decoded_body or ""
-    size = len(raw.encode())
-    if size > MAX_BODY_BYTES:
-        raise PayloadTooLargeError(size, MAX_BODY_BYTES)
+def path_id(raw: str, field: str) -> str:
+    """Decode a percent-encoded account or entity id from the path and validate it."""
+    return validate_id(decode_path_segment(raw, field), field)
+
+
+def decode_path_segment(raw: str, field: str) -> str:
+    """Percent-decode one path segment; invalid UTF-8 is a client error, not a 5xx."""
+    try:
+        return unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidInputError(
+            field, f"{field} is not valid UTF-8 after percent-decoding; percent-encode the id's UTF-8 bytes."
+        ) from None
+
+
+def path_flag_name(raw: str) -> FlagName:
+    return parse_flag_name(decode_path_segment(raw, "flag_name"))
+
+
+def body_bytes() -> bytes:
+    """Return the request body as bytes, undoing API Gateway's base64 encoding of non-text bodies."""
+    event = app.current_event
+    raw = event.body or ""
+    if not event.is_base64_encoded:
+        return raw.encode()
 
     try:
-        body = json.loads(raw)
+        return base64.b64decode(raw, validate=True)
+    except binascii.Error:
+        raise InvalidInputError("body", "body is marked base64-encoded but is not valid base64.") from None
+
+
+def json_body() -> dict[str, Any]:
+    """Return the request body as a JSON object, enforcing the size limit."""
+    data = body_bytes()
+    if len(data) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(len(data), MAX_BODY_BYTES)
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInputError("body", "body is not valid UTF-8; send a UTF-8 encoded JSON object.") from None
+
+    try:
+        body = json.loads(text)
     except json.JSONDecodeError as error:
         raise InvalidInputError("body", f"body is not valid JSON ({error.msg}); send a JSON object.") from None
+    except (ValueError, RecursionError):
+        # json raises ValueError for integers longer than sys.get_int_max_str_digits() (4300 by default),
+        # and RecursionError for arrays or objects nested deeper than the interpreter's stack allows.
+        raise InvalidInputError(
+            "body", 'body is nested too deeply or has a number with too many digits; send {"flag_value": 2}.'
+        ) from None
 
     if not isinstance(body, dict):
         raise InvalidInputError("body", 'body must be a JSON object such as {"flag_value": 2}.')
@@ -127,7 +172,7 @@ def get_history(account_id: str, entity_id: str) -> Response:
 
 register_error_handlers(app)
 # A resolver-wide middleware runs for every route, present and future, and for unmatched requests.
-app.use(middlewares=[enforce_account_access])
+app.use(middlewares=[enforce_account_access(path_id)])
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

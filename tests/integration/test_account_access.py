@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
-import uuid
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 import pytest
 
 from local_stack.lambda_runtime import LocalLambdaContext
-from status_flags.settings import dynamodb_client
 
 OWN_ACCOUNT = "acct-own"
 FOREIGN_ACCOUNT = "acct-foreign"
@@ -23,6 +18,7 @@ ADMIN = ["flags/admin"]
 UNSET = object()
 
 Invoker = Callable[..., dict[str, Any]]
+EventBuilder = Callable[..., dict[str, Any]]
 
 
 def authorizer_context(claims: dict[str, str], scopes: list[str] | None) -> dict[str, Any]:
@@ -30,50 +26,12 @@ def authorizer_context(claims: dict[str, str], scopes: list[str] | None) -> dict
     return {"jwt": {"claims": {"iss": "urn:test", "aud": "test", "exp": "4102444800", **claims}, "scopes": scopes}}
 
 
-def api_event(method: str, raw_path: str, body: dict[str, Any] | None, authorizer: Any) -> dict[str, Any]:
-    """Build an HTTP API payload 2.0 event. ``authorizer`` UNSET leaves the block out of the event."""
-    now = datetime.now(UTC)
-    request_context: dict[str, Any] = {
-        "accountId": "123456789012",
-        "apiId": "local",
-        "domainName": "api.example.test",
-        "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
-        "requestId": str(uuid.uuid4()),
-        "routeKey": "$default",
-        "stage": "$default",
-        "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-        "timeEpoch": int(now.timestamp() * 1000),
-    }
-    if authorizer is not UNSET:
-        request_context["authorizer"] = authorizer
-
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": raw_path,
-        "rawQueryString": "",
-        "headers": {"host": "api.example.test", "content-type": "application/json"},
-        "requestContext": request_context,
-        "isBase64Encoded": False,
-    }
-    if body is not None:
-        event["body"] = json.dumps(body)
-    return event
-
-
 @pytest.fixture
-def api_module(table_names: dict[str, str]) -> Iterator[ModuleType]:
-    """The API function's module, imported afresh so it reads this test's moto tables."""
-    dynamodb_client.cache_clear()
-    name = "api_handler"
-    module = importlib.reload(sys.modules[name]) if name in sys.modules else importlib.import_module(name)
-    yield module
-    dynamodb_client.cache_clear()
+def invoke(api_handler: ModuleType, http_event: EventBuilder) -> Invoker:
+    """Send one request through the handler as the caller with ``claims`` and ``scopes``.
 
-
-@pytest.fixture
-def invoke(api_module: ModuleType) -> Invoker:
-    """Send one request through the handler, as the caller with ``claims`` and ``scopes``."""
+    ``authorizer`` replaces the whole authorizer block, and UNSET leaves it out of the event.
+    """
 
     def send(
         method: str,
@@ -85,8 +43,8 @@ def invoke(api_module: ModuleType) -> Invoker:
     ) -> dict[str, Any]:
         if authorizer is None:
             authorizer = authorizer_context(claims if claims is not None else {"account_id": OWN_ACCOUNT}, scopes)
-        event = api_event(method, raw_path, body, authorizer)
-        return api_module.lambda_handler(event, LocalLambdaContext(function_name="ApiFunction"))
+        event = http_event(method, raw_path, body, authorizer=None if authorizer is UNSET else authorizer)
+        return api_handler.lambda_handler(event, LocalLambdaContext(function_name="ApiFunction"))
 
     return send
 
