@@ -29,6 +29,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy layers/status_flags functions local_stack
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/pytest
 
 token: $(VENV)/.installed
