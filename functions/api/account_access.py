@@ -5,8 +5,8 @@ the verified claims and scopes into ``requestContext.authorizer.jwt``, and this 
 from there, never from the path or the body.
 
 A foreign account gets 403, not 404. The check runs before any table read and returns the same response for
-every foreign account, so a 403 reveals nothing about what another account stores. It also tells the
-client the real fix (use another token), while 404 keeps its one meaning: the flag or route does not exist.
+every foreign account, so a 403 reveals nothing about what another account stores. The 403 also points the
+client to the real fix (another token), while 404 keeps its one meaning: the flag or route does not exist.
 """
 
 from __future__ import annotations
