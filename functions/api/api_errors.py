@@ -21,10 +21,39 @@ class PayloadTooLargeError(StatusFlagsError):
         self.message = message
 
 
-def error_response(status_code: int, error: str, message: str, **extra: object) -> Response:
+class UnauthorizedError(StatusFlagsError):
+    """The request carries no verified caller: the event has no JWT authorizer context, or the token no account."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AccountForbiddenError(StatusFlagsError):
+    """The path names an account other than the token's, and the token lacks the admin scope."""
+
+    def __init__(self, caller_account_id: str, account_id: str, claim_name: str, admin_scope: str) -> None:
+        message = (
+            f"the token's {claim_name} is {caller_account_id!r}, so it cannot access account {account_id!r}; "
+            f"use a token whose {claim_name} claim is {account_id!r}, or one with the {admin_scope} scope"
+        )
+        super().__init__(message)
+        self.caller_account_id = caller_account_id
+        self.account_id = account_id
+        self.message = message
+
+
+def error_response(
+    status_code: int, error: str, message: str, headers: dict[str, str] | None = None, **extra: object
+) -> Response:
     """Build a JSON error response ``{"error": ..., "message": ...}`` with optional extra keys."""
     body = {"error": error, "message": message, **extra}
-    return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+    return Response(
+        status_code=status_code,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body),
+        headers=headers,
+    )
 
 
 def allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
@@ -49,6 +78,21 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     def handle_payload_too_large(error: PayloadTooLargeError) -> Response:
         logger.info("request rejected", reason=error.message)
         return error_response(413, "payload_too_large", error.message)
+
+    @app.exception_handler(UnauthorizedError)
+    def handle_unauthorized(error: UnauthorizedError) -> Response:
+        logger.warning("request rejected", reason=error.message)
+        return error_response(401, "unauthorized", error.message, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(AccountForbiddenError)
+    def handle_account_forbidden(error: AccountForbiddenError) -> Response:
+        logger.info(
+            "request rejected",
+            reason="account mismatch",
+            caller_account_id=error.caller_account_id,
+            account_id=error.account_id,
+        )
+        return error_response(403, "account_forbidden", error.message)
 
     @app.exception_handler(FlagNotFoundError)
     def handle_flag_not_found(error: FlagNotFoundError) -> Response:

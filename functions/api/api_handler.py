@@ -14,6 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from account_access import enforce_account_access
 from api_errors import PayloadTooLargeError, register_error_handlers
 from status_flags.errors import FlagNotFoundError, InvalidInputError, StaleFlagValueError
 from status_flags.history import HistoryRepository
@@ -170,6 +171,8 @@ def get_history(account_id: str, entity_id: str) -> Response:
 
 
 register_error_handlers(app)
+# A resolver-wide middleware runs for every route, present and future, and for unmatched requests.
+app.use(middlewares=[enforce_account_access(path_id)])
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -9,7 +9,7 @@ import logging
 import re
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
@@ -26,6 +26,12 @@ from status_flags.settings import DEFAULT_HISTORY_RETENTION_DAYS, dynamodb_clien
 
 REGION = "us-east-1"
 BUS_PREFIX = "test-"
+
+# Scopes of the token an event carries unless the test gives its own authorizer block.
+DEFAULT_SCOPES = ("flags/read", "flags/write")
+# The account of a request whose path names none, such as an unknown route.
+NO_PATH_ACCOUNT = "acct-1"
+DEFAULT_AUTHORIZER = object()
 
 EventBuilder = Callable[..., dict[str, Any]]
 ApiInvoker = Callable[..., dict[str, Any]]
@@ -102,12 +108,26 @@ def route_key_for(template: dict[str, Any], method: str, raw_path: str) -> tuple
     return "$default", {}
 
 
+def jwt_authorizer_context(account_id: str, scopes: Sequence[str]) -> dict[str, Any]:
+    """The ``requestContext.authorizer`` block of a request that API Gateway's JWT authorizer accepted."""
+    claims = {
+        "iss": "urn:status-flags:local-issuer",
+        "aud": "status-flags-local",
+        "sub": account_id,
+        "account_id": account_id,
+        "exp": "4102444800",
+        "scope": " ".join(scopes),
+    }
+    return {"jwt": {"claims": claims, "scopes": list(scopes)}}
+
+
 @pytest.fixture
 def http_event(template: dict[str, Any]) -> EventBuilder:
     """Build an API Gateway HTTP API (payload format 2.0) event.
 
     ``raw_path`` stays percent-encoded, as API Gateway sends it. A ``dict`` body is sent as JSON,
-    ``bytes`` base64-encoded, and a ``str`` as it is.
+    ``bytes`` base64-encoded, and a ``str`` as it is. Unless ``authorizer`` is given (None leaves the
+    block out), the event carries the JWT authorizer context of a read and write token for the path's account.
     """
 
     def build(
@@ -115,8 +135,11 @@ def http_event(template: dict[str, Any]) -> EventBuilder:
         raw_path: str,
         body: dict[str, Any] | str | bytes | None = None,
         headers: dict[str, str] | None = None,
+        authorizer: Any = DEFAULT_AUTHORIZER,
     ) -> dict[str, Any]:
         route_key, path_parameters = route_key_for(template, method, raw_path)
+        if authorizer is DEFAULT_AUTHORIZER:
+            authorizer = jwt_authorizer_context(path_parameters.get("account_id", NO_PATH_ACCOUNT), DEFAULT_SCOPES)
         now = datetime.now(UTC)
         request_headers = {"host": "api.example.test", "user-agent": "pytest", **(headers or {})}
         event: dict[str, Any] = {
@@ -145,6 +168,8 @@ def http_event(template: dict[str, Any]) -> EventBuilder:
             },
             "isBase64Encoded": False,
         }
+        if authorizer is not None:
+            event["requestContext"]["authorizer"] = authorizer
         if path_parameters:
             event["pathParameters"] = path_parameters
 

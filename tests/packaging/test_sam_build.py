@@ -64,6 +64,7 @@ SMOKE_EVENTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                 "requestId": "packaging-test",
                 "routeKey": "$default",
                 "stage": "$default",
+                "authorizer": {"jwt": {"claims": {"account_id": "packaging"}, "scopes": ["flags/read"]}},
             },
             "isBase64Encoded": False,
         },
@@ -173,6 +174,7 @@ def test_sam_build_layout(build_dir: Path, template: dict[str, Any]) -> None:
     assert (layer_python / "boto3-1.44.8.dist-info").is_dir()
     assert (build_dir / "ApiFunction" / "api_handler.py").is_file()
     assert (build_dir / "ApiFunction" / "api_errors.py").is_file()
+    assert (build_dir / "ApiFunction" / "account_access.py").is_file()
     assert (build_dir / "StreamFunction" / "stream_handler.py").is_file()
     # The layer carries the shared package, so the functions must not bundle a copy of it.
     assert not (build_dir / "ApiFunction" / "status_flags").exists()
