@@ -25,7 +25,7 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	touch $@
 
 run: $(VENV)/.installed
-	$(VENV)/bin/python -m local_stack
+	$(VENV)/bin/python -m local_stack $(RUN_ARGS)
 
 test: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -42,8 +42,9 @@ def parse_arguments(argv: list[str] | None = None) -> StackOptions:
         "--state-dir",
         type=Path,
         default=defaults.state_dir,
-        help="directory for stack.json, which names the running stack's endpoints, tables, queues and event buses "
-        "and is removed on stop; the data itself lives in memory (default: %(default)s)",
+        help="directory for the JWT signing key, kept across restarts, and for stack.json, which names the running "
+        "stack's endpoints, tables, queues and event buses and is removed on stop; the data itself lives in memory "
+        "(default: %(default)s)",
     )
     arguments = parser.parse_args(argv)
     if arguments.api_workers < 0:
@@ -77,8 +78,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         stack = LocalStack(options)
-    except OSError as error:
-        log.error("cannot bind the moto server to %s:%d: %s", options.host, options.moto_port, error)
+    except (OSError, SystemExit):
+        # werkzeug prints its own message and raises SystemExit when the port is taken.
+        log.error(
+            "cannot bind the moto server to %s:%d; choose a free port with --moto-port", options.host, options.moto_port
+        )
         return 1
 
     try:

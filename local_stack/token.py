@@ -99,7 +99,9 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         default=DEFAULT_SCOPES,
         help=f"space-separated OAuth scopes (default: {DEFAULT_SCOPES!r}; {ADMIN_SCOPE} reaches every account)",
     )
-    parser.add_argument("--ttl", type=int, default=DEFAULT_TTL_SECONDS, help="seconds until the token expires")
+    parser.add_argument(
+        "--ttl", type=int, default=DEFAULT_TTL_SECONDS, help="seconds until the token expires (default: %(default)s)"
+    )
     parser.add_argument(
         "--state-dir",
         type=Path,

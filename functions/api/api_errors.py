@@ -16,7 +16,7 @@ class PayloadTooLargeError(StatusFlagsError):
     """The request body is larger than the API accepts."""
 
     def __init__(self, size: int, limit: int) -> None:
-        message = f"request body is {size} bytes; the limit is {limit} bytes"
+        message = f"request body is {size} bytes; the limit is {limit} bytes, so send a smaller body"
         super().__init__(message)
         self.message = message
 

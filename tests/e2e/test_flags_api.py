@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import re
 import socket
@@ -252,7 +253,7 @@ def test_raw_utf8_path_round_trips(local_stack: Any) -> None:
 def value_error(raw: Any) -> dict[str, Any]:
     return {
         "error": "invalid_request",
-        "message": f"flag_value {raw!r} is invalid. Give an integer or its exact name: {VALID_FLAG_VALUES}.",
+        "message": f"flag_value {json.dumps(raw)} is invalid. Give an integer or its exact name: {VALID_FLAG_VALUES}.",
         "field": "flag_value",
     }
 
@@ -350,7 +351,7 @@ def test_put_flag_body_over_handler_limit_is_413(local_stack: Any) -> None:
     assert reply.status == 413
     assert reply.json() == {
         "error": "payload_too_large",
-        "message": f"request body is {len(body)} bytes; the limit is 16384 bytes",
+        "message": f"request body is {len(body)} bytes; the limit is 16384 bytes, so send a smaller body",
     }
     assert stored_items(local_stack, FLAGS_TABLE, account, entity) == []
 

@@ -447,15 +447,15 @@ def test_bad_flag_name_rejected(
         ("2.5", "2.5"),
         ("2.0", "2.0"),
         ("1e0", "1.0"),
-        ("true", "True"),
-        ("false", "False"),
-        ("null", "None"),
-        ('"2"', "'2'"),
-        ('"in_progress"', "'in_progress'"),
-        ('"IN_PROGRESS"', "'IN_PROGRESS'"),
-        ('""', "''"),
+        ("true", "true"),
+        ("false", "false"),
+        ("null", "null"),
+        ('"2"', '"2"'),
+        ('"in_progress"', '"in_progress"'),
+        ('"IN_PROGRESS"', '"IN_PROGRESS"'),
+        ('""', '""'),
         ("[2]", "[2]"),
-        ('{"value": 2}', "{'value': 2}"),
+        ('{"value": 2}', '{"value": 2}'),
     ],
 )
 def test_bad_flag_value_rejected(
@@ -543,7 +543,7 @@ def test_body_over_limit_rejected(invoke_api: ApiInvoker, dynamodb: Any, table_n
     assert response["headers"] == JSON_CONTENT_TYPE
     assert body_of(response) == {
         "error": "payload_too_large",
-        "message": "request body is 16385 bytes; the limit is 16384 bytes",
+        "message": "request body is 16385 bytes; the limit is 16384 bytes, so send a smaller body",
     }
     assert_tables_empty(dynamodb, table_names)
 
@@ -562,7 +562,9 @@ def test_body_limit_counts_utf8_bytes(invoke_api: ApiInvoker, dynamodb: Any, tab
     response = invoke_api("PUT", FLAG_PATH, body)
 
     assert response["statusCode"] == 413
-    assert body_of(response)["message"] == "request body is 16418 bytes; the limit is 16384 bytes"
+    assert (
+        body_of(response)["message"] == "request body is 16418 bytes; the limit is 16384 bytes, so send a smaller body"
+    )
     assert_tables_empty(dynamodb, table_names)
 
 

@@ -137,7 +137,7 @@ def test_parse_flag_value_rejects(raw: object) -> None:
         parse_flag_value(raw)
 
     assert caught.value.field == "flag_value"
-    assert caught.value.message.startswith(f"flag_value {raw!r} is invalid.")
+    assert caught.value.message.startswith(f"flag_value {json.dumps(raw)} is invalid.")
     assert VALID_FLAG_VALUES == "0 (Not_Started), 1 (Enqueued), 2 (In_Progress), 3 (Finished), 4 (Error)"
     assert VALID_FLAG_VALUES in caught.value.message
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Annotated, Any
@@ -97,7 +98,7 @@ def parse_flag_value(raw: Any, field: str = "flag_value") -> FlagValue:
     """Parse a flag value given as its integer or its exact label.
 
     Raises InvalidInputError for anything else: booleans, floats (2.0 included), integers out of
-    range, numeric strings and labels in another spelling.
+    range, numeric strings and labels in another spelling. The message shows the value as JSON.
     """
     if isinstance(raw, int) and not isinstance(raw, bool):
         if raw in FlagValue._value2member_map_:
@@ -107,9 +108,10 @@ def parse_flag_value(raw: Any, field: str = "flag_value") -> FlagValue:
         if value is not None:
             return value
 
+    shown = json.dumps(raw, default=repr)
     raise InvalidInputError(
         field,
-        f"{field} {raw!r} is invalid. Give an integer or its exact name: {VALID_FLAG_VALUES}.",
+        f"{field} {shown} is invalid. Give an integer or its exact name: {VALID_FLAG_VALUES}.",
     )
 
 
