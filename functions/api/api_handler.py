@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -12,19 +11,32 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import batch_routes
+import fleet_routes
 from api_errors import PayloadTooLargeError, register_error_handlers
+from api_http import json_response, path_flag_name, path_id
 from status_flags.errors import FlagNotFoundError, InvalidInputError, StaleFlagValueError
 from status_flags.history import HistoryRepository
-from status_flags.keys import validate_id
-from status_flags.models import FlagName, parse_flag_name, parse_flag_value
+from status_flags.models import parse_flag_value
 from status_flags.repository import AdvanceOutcome, FlagRepository
 from status_flags.settings import Settings, dynamodb_client
 
 MAX_BODY_BYTES = 16 * 1024
 
+OPENAPI_INFO: dict[str, Any] = {
+    "title": "Status flags API",
+    "version": "1.0.0",
+    "description": (
+        "Records how far each workflow step of an ML platform entity has got. Flag values only move "
+        "forward: 0 Not_Started, 1 Enqueued, 2 In_Progress, 3 Finished, 4 Error."
+    ),
+}
+
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayHttpResolver()
+# enable_validation: routes with typed parameters and pydantic bodies are validated, and the
+# OpenAPI document is generated from them. api_errors turns validation errors into 400s.
+app = APIGatewayHttpResolver(enable_validation=True)
 
 settings = Settings.from_environment()
 flags = FlagRepository(dynamodb_client(), settings.flags_table_name)
@@ -36,25 +48,6 @@ _WRITE_METRICS = {
     AdvanceOutcome.UNCHANGED: "FlagWritesUnchanged",
     AdvanceOutcome.STALE: "FlagWritesStale",
 }
-
-
-def path_id(raw: str, field: str) -> str:
-    """Decode a percent-encoded account or entity id from the path and validate it."""
-    return validate_id(decode_path_segment(raw, field), field)
-
-
-def decode_path_segment(raw: str, field: str) -> str:
-    """Percent-decode one path segment; invalid UTF-8 is a client error, not a 5xx."""
-    try:
-        return unquote(raw, errors="strict")
-    except UnicodeDecodeError:
-        raise InvalidInputError(
-            field, f"{field} is not valid UTF-8 after percent-decoding; percent-encode the id's UTF-8 bytes."
-        ) from None
-
-
-def path_flag_name(raw: str) -> FlagName:
-    return parse_flag_name(decode_path_segment(raw, "flag_name"))
 
 
 def json_body() -> dict[str, Any]:
@@ -74,12 +67,10 @@ def json_body() -> dict[str, Any]:
     return body
 
 
-def json_response(status_code: int, body: dict[str, Any]) -> Response:
-    return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
-
-
+# Routes that build their own Response have no return annotation: with enable_validation,
+# Powertools reads a return annotation as the response model, and a bare Response is not one.
 @app.put("/accounts/<account_id>/entities/<entity_id>/flags/<flag_name>")
-def put_flag(account_id: str, entity_id: str, flag_name: str) -> Response:
+def put_flag(account_id: str, entity_id: str, flag_name: str):
     account = path_id(account_id, "account_id")
     entity = path_id(entity_id, "entity_id")
     name = path_flag_name(flag_name)
@@ -115,7 +106,7 @@ def put_flag(account_id: str, entity_id: str, flag_name: str) -> Response:
 
 
 @app.get("/accounts/<account_id>/entities/<entity_id>/flags/<flag_name>")
-def get_flag(account_id: str, entity_id: str, flag_name: str) -> Response:
+def get_flag(account_id: str, entity_id: str, flag_name: str):
     account = path_id(account_id, "account_id")
     entity = path_id(entity_id, "entity_id")
     name = path_flag_name(flag_name)
@@ -127,7 +118,7 @@ def get_flag(account_id: str, entity_id: str, flag_name: str) -> Response:
 
 
 @app.get("/accounts/<account_id>/entities/<entity_id>/flags")
-def list_flags(account_id: str, entity_id: str) -> Response:
+def list_flags(account_id: str, entity_id: str):
     account = path_id(account_id, "account_id")
     entity = path_id(entity_id, "entity_id")
 
@@ -136,7 +127,7 @@ def list_flags(account_id: str, entity_id: str) -> Response:
 
 
 @app.get("/accounts/<account_id>/entities/<entity_id>/history")
-def get_history(account_id: str, entity_id: str) -> Response:
+def get_history(account_id: str, entity_id: str):
     account = path_id(account_id, "account_id")
     entity = path_id(entity_id, "entity_id")
 
@@ -144,6 +135,21 @@ def get_history(account_id: str, entity_id: str) -> Response:
     return json_response(200, {"items": items})
 
 
+@app.get("/openapi.json", include_in_schema=False)
+def get_openapi_document():
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
+
+
+def openapi_document() -> str:
+    """Return the API's OpenAPI document as JSON, generated from the routes and their models."""
+    return app.get_openapi_json_schema(**OPENAPI_INFO)
+
+
+app.include_router(batch_routes.router)
+app.include_router(fleet_routes.router)
+# Swagger UI at /swagger. Powertools inlines the page's JavaScript and CSS from its own package,
+# so the page loads no asset from another host.
+app.enable_swagger(path="/swagger", **OPENAPI_INFO)
 register_error_handlers(app)
 
 
