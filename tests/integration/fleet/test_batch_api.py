@@ -329,7 +329,8 @@ ENTITY_RULE = (
             {"updates": [update("a", 1), update("bad\u0007id", 1)]},
             invalid(
                 "updates[1].entity_id",
-                f"updates[1].entity_id: entity_id contains the control character U+0007; entity_id must be {ENTITY_RULE}.",
+                "updates[1].entity_id: entity_id contains the control character U+0007; "
+                f"entity_id must be {ENTITY_RULE}.",
             ),
         ),
         (
