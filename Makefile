@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v /root/.pyenv/versions/3.13.0/bin/python3.13 || comm
 VENV := .venv
 SAM_VENV := .venv-sam
 
-.PHONY: run test test-fast lint token clean
+.PHONY: run test test-fast lint token clean openapi
 
 $(VENV)/.installed: requirements-dev.txt layers/status_flags/requirements.txt
 	@test -n "$(PYTHON)" || { echo "python3.13 not found; set PYTHON=/path/to/python3.13" >&2; exit 1; }
@@ -29,6 +29,10 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy layers/status_flags functions local_stack
+
+# Regenerate the committed OpenAPI document after changing a route or a request or response model.
+openapi: $(VENV)/.installed
+	PYTHONPATH=layers/status_flags:functions/api $(VENV)/bin/python scripts/generate_openapi.py
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

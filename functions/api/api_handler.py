@@ -15,11 +15,21 @@ import batch_routes
 import fleet_routes
 from api_errors import PayloadTooLargeError, register_error_handlers
 from api_http import json_response, path_flag_name, path_id
+from api_models import (
+    PUT_FLAG_REQUEST_BODY,
+    ErrorResponse,
+    FlagListResponse,
+    FlagWriteResponse,
+    HistoryResponse,
+    StaleFlagResponse,
+    json_content,
+)
 from status_flags.errors import FlagNotFoundError, InvalidInputError, StaleFlagValueError
 from status_flags.history import HistoryRepository
-from status_flags.models import parse_flag_value
+from status_flags.models import StatusFlag, parse_flag_value
 from status_flags.repository import AdvanceOutcome, FlagRepository
 from status_flags.settings import Settings, dynamodb_client
+from swagger_page import swagger_page
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -69,7 +79,19 @@ def json_body() -> dict[str, Any]:
 
 # Routes that build their own Response have no return annotation: with enable_validation,
 # Powertools reads a return annotation as the response model, and a bare Response is not one.
-@app.put("/accounts/<account_id>/entities/<entity_id>/flags/<flag_name>")
+@app.put(
+    "/accounts/<account_id>/entities/<entity_id>/flags/<flag_name>",
+    summary="Advance one flag",
+    description="Sets the flag's value if that moves it forward; a lower value is a 409 and changes nothing.",
+    tags=["flags"],
+    openapi_extensions=PUT_FLAG_REQUEST_BODY,
+    responses={
+        200: json_content(FlagWriteResponse, "The flag advanced, or already had the value (outcome unchanged)."),
+        201: json_content(FlagWriteResponse, "The flag was created."),
+        400: json_content(ErrorResponse, "Invalid path or body; field names the part to fix."),
+        409: json_content(StaleFlagResponse, "The stored value is higher; nothing was written."),
+    },
+)
 def put_flag(account_id: str, entity_id: str, flag_name: str):
     account = path_id(account_id, "account_id")
     entity = path_id(entity_id, "entity_id")
@@ -105,7 +127,16 @@ def put_flag(account_id: str, entity_id: str, flag_name: str):
     return json_response(201 if result.outcome is AdvanceOutcome.CREATED else 200, body)
 
 
-@app.get("/accounts/<account_id>/entities/<entity_id>/flags/<flag_name>")
+@app.get(
+    "/accounts/<account_id>/entities/<entity_id>/flags/<flag_name>",
+    summary="Read one flag",
+    tags=["flags"],
+    responses={
+        200: json_content(StatusFlag, "The flag."),
+        400: json_content(ErrorResponse, "Invalid path; field names the part to fix."),
+        404: json_content(ErrorResponse, "The flag has never been set."),
+    },
+)
 def get_flag(account_id: str, entity_id: str, flag_name: str):
     account = path_id(account_id, "account_id")
     entity = path_id(entity_id, "entity_id")
@@ -117,7 +148,15 @@ def get_flag(account_id: str, entity_id: str, flag_name: str):
     return json_response(200, flag.to_response())
 
 
-@app.get("/accounts/<account_id>/entities/<entity_id>/flags")
+@app.get(
+    "/accounts/<account_id>/entities/<entity_id>/flags",
+    summary="Read an entity's flags",
+    tags=["flags"],
+    responses={
+        200: json_content(FlagListResponse, "The entity's flags; empty when none is set."),
+        400: json_content(ErrorResponse, "Invalid path; field names the part to fix."),
+    },
+)
 def list_flags(account_id: str, entity_id: str):
     account = path_id(account_id, "account_id")
     entity = path_id(entity_id, "entity_id")
@@ -126,7 +165,15 @@ def list_flags(account_id: str, entity_id: str):
     return json_response(200, {"items": items})
 
 
-@app.get("/accounts/<account_id>/entities/<entity_id>/history")
+@app.get(
+    "/accounts/<account_id>/entities/<entity_id>/history",
+    summary="Read an entity's transitions",
+    tags=["history"],
+    responses={
+        200: json_content(HistoryResponse, "The entity's accepted transitions, oldest first."),
+        400: json_content(ErrorResponse, "Invalid path; field names the part to fix."),
+    },
+)
 def get_history(account_id: str, entity_id: str):
     account = path_id(account_id, "account_id")
     entity = path_id(entity_id, "entity_id")
@@ -140,16 +187,32 @@ def get_openapi_document():
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
 
 
+@app.get("/swagger", include_in_schema=False)
+def get_swagger_page():
+    query = app.current_event.query_string_parameters or {}
+    if query.get("format") == "json":
+        return get_openapi_document()
+    return Response(status_code=200, content_type="text/html", body=swagger_page(openapi_document()))
+
+
 def openapi_document() -> str:
-    """Return the API's OpenAPI document as JSON, generated from the routes and their models."""
-    return app.get_openapi_json_schema(**OPENAPI_INFO)
+    """Return the API's OpenAPI document as JSON, generated from the routes and their models.
+
+    Powertools documents a 422 response on every validated route, but api_errors answers every
+    validation error with a 400, so the 422 responses and their schemas are removed.
+    """
+    document = json.loads(app.get_openapi_json_schema(**OPENAPI_INFO))
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            operation["responses"].pop("422", None)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return json.dumps(document, indent=2, ensure_ascii=False)
 
 
 app.include_router(batch_routes.router)
 app.include_router(fleet_routes.router)
-# Swagger UI at /swagger. Powertools inlines the page's JavaScript and CSS from its own package,
-# so the page loads no asset from another host.
-app.enable_swagger(path="/swagger", **OPENAPI_INFO)
 register_error_handlers(app)
 
 

@@ -11,9 +11,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema
 
 from status_flags.errors import InvalidInputError
+from status_flags.history import Transition
 from status_flags.keys import ID_RULE, MAX_ID_LENGTH, validate_id
 from status_flags.models import (
     VALID_FLAG_NAMES,
+    VALID_FLAG_VALUES,
     FlagName,
     FlagValue,
     StatusFlag,
@@ -58,20 +60,14 @@ EntityId = Annotated[
     ),
 ]
 FlagNameField = Annotated[FlagName, BeforeValidator(_flag_name)]
-FlagValueField = Annotated[
-    FlagValue,
-    BeforeValidator(_flag_value),
-    WithJsonSchema(
-        {
-            "description": "Flag value as its integer or its exact name: "
-            + ", ".join(f"{value.value} ({value.label})" for value in FlagValue),
-            "oneOf": [
-                {"type": "integer", "enum": [value.value for value in FlagValue]},
-                {"type": "string", "enum": [value.label for value in FlagValue]},
-            ],
-        }
-    ),
-]
+FLAG_VALUE_SCHEMA: dict[str, Any] = {
+    "description": f"Flag value as its integer or its exact name: {VALID_FLAG_VALUES}.",
+    "oneOf": [
+        {"type": "integer", "enum": [value.value for value in FlagValue]},
+        {"type": "string", "enum": [value.label for value in FlagValue]},
+    ],
+}
+FlagValueField = Annotated[FlagValue, BeforeValidator(_flag_value), WithJsonSchema(FLAG_VALUE_SCHEMA)]
 
 
 class FlagUpdateRequest(BaseModel):
@@ -187,3 +183,53 @@ class StaleBatchResponse(BaseModel):
     error: str
     message: str
     stale: list[StaleUpdateDetail]
+
+
+class FlagWriteResponse(StatusFlag):
+    """Body of a single write: the stored flag, what the write did, and the value before it."""
+
+    outcome: str = Field(description="created, advanced or unchanged (the value was already stored).")
+    previous_value: int | None = Field(description="Value stored before the write; null when it created the flag.")
+
+
+class FlagListResponse(BaseModel):
+    """An entity's flags, in flag name order."""
+
+    items: list[StatusFlag]
+
+
+class HistoryResponse(BaseModel):
+    """An entity's accepted transitions, oldest first."""
+
+    items: list[Transition]
+
+
+class StaleFlagResponse(BaseModel):
+    """Body of the 409 of a single write: the stored value is higher than the requested one."""
+
+    error: str
+    message: str
+    flag: StatusFlag
+
+
+# The PUT body, which the route parses itself so that its errors keep their exact wording.
+PUT_FLAG_REQUEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"flag_value": FLAG_VALUE_SCHEMA},
+                    "required": ["flag_value"],
+                    "additionalProperties": False,
+                }
+            }
+        },
+    }
+}
+
+
+def json_content(model: type[BaseModel], description: str) -> dict[str, Any]:
+    """An OpenAPI response entry whose JSON body is ``model``."""
+    return {"description": description, "content": {"application/json": {"model": model}}}
