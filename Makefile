@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v /root/.pyenv/versions/3.13.0/bin/python3.13 || comm
 VENV := .venv
 SAM_VENV := .venv-sam
 
-.PHONY: run test test-fast lint token clean openapi
+.PHONY: run test lint bench clean openapi
 
 $(VENV)/.installed: requirements-dev.txt layers/status_flags/requirements.txt
 	@test -n "$(PYTHON)" || { echo "python3.13 not found; set PYTHON=/path/to/python3.13" >&2; exit 1; }
@@ -36,3 +36,6 @@ openapi: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+bench: $(VENV)/.installed
+	PYTHONPATH=layers/status_flags:functions/api:. $(VENV)/bin/python benchmarks/bench_advance.py

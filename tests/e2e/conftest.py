@@ -1,0 +1,153 @@
+"""Starts the local stack (`python -m local_stack`) as a subprocess once per session, on free loopback ports."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+READY_PREFIX = "local stack ready: "
+# Upper bounds, not expectations: starting spawns worker processes that import boto3 and Powertools.
+START_TIMEOUT_SECONDS = 120
+STOP_TIMEOUT_SECONDS = 60
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class RunningStack:
+    """The stack under test: its API base URL, its moto endpoint and everything it has printed so far."""
+
+    api_url: str
+    moto_endpoint: str
+    process: subprocess.Popen[str]
+    output: list[str] = field(default_factory=list)
+
+    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Reply:
+        """Send one HTTP request to the API; ``path`` is sent exactly as given (already percent-encoded)."""
+        if body is None:
+            payload = None
+        elif isinstance(body, bytes):
+            payload = body
+        elif isinstance(body, str):
+            payload = body.encode()
+        else:
+            payload = json.dumps(body).encode()
+
+        address = urlsplit(self.api_url)
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        try:
+            connection.request(method, path, body=payload, headers=headers or {})
+            response = connection.getresponse()
+            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+        finally:
+            connection.close()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.moto_endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            aws_session_token="testing",
+        )
+
+    def output_lines_containing(self, text: str) -> list[str]:
+        return [line for line in list(self.output) if text in line]
+
+
+def _read_output(process: subprocess.Popen[str], lines: list[str], ready: threading.Event) -> None:
+    """Collect every output line; keeps draining the pipe so the stack never blocks on a full buffer."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line.rstrip("\n"))
+        if line.startswith(READY_PREFIX):
+            ready.set()
+    ready.set()
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """Run `python -m local_stack` on free ports until the session ends, then stop it with SIGINT."""
+    port, moto_port = free_port(), free_port()
+    state_dir = tmp_path_factory.mktemp("local-stack-state")
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    environment["PYTHONUNBUFFERED"] = "1"
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "local_stack",
+            "--port",
+            str(port),
+            "--moto-port",
+            str(moto_port),
+            "--state-dir",
+            str(state_dir),
+        ],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    )
+    lines: list[str] = []
+    ready = threading.Event()
+    reader = threading.Thread(target=_read_output, args=(process, lines, ready), daemon=True)
+    reader.start()
+
+    if not ready.wait(START_TIMEOUT_SECONDS) or process.poll() is not None:
+        process.kill()
+        process.wait()
+        reader.join(timeout=5)
+        pytest.fail("local stack did not print its ready line; output:\n" + "\n".join(lines))
+
+    ready_line = next(line for line in lines if line.startswith(READY_PREFIX))
+    assert ready_line == f"{READY_PREFIX}API http://127.0.0.1:{port}, moto http://127.0.0.1:{moto_port}"
+    stack = RunningStack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}", process, lines)
+    yield stack
+
+    process.send_signal(signal.SIGINT)
+    try:
+        return_code = process.wait(STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        pytest.fail("local stack did not stop after SIGINT; output:\n" + "\n".join(lines[-50:]))
+    reader.join(timeout=10)
+    assert return_code == 0, "\n".join(lines[-50:])
+    assert any("local stack stopped" in line for line in lines)
+    assert not (state_dir / "stack.json").exists()
