@@ -43,6 +43,10 @@ def test_http_api_routes_read_template(routes: list[Route]) -> None:
         "GET /accounts/{account_id}/entities/{entity_id}/flags/{flag_name}",
         "GET /accounts/{account_id}/entities/{entity_id}/flags",
         "GET /accounts/{account_id}/entities/{entity_id}/history",
+        "POST /accounts/{account_id}/flags/batch",
+        "POST /accounts/{account_id}/flags/lookup",
+        "GET /accounts/{account_id}/flags",
+        "GET /openapi.json",
         "$default",
     ]
     assert all(route.auth is None and route.api_auth is None for route in routes)
