@@ -47,7 +47,7 @@ def allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
     return sorted({route.method for route in routes if route.rule.fullmatch(path)})
 
 
-# Where Powertools found an invalid value: the first element of an error's loc.
+# Parts of a request, as the first element of a validation error's loc.
 _REQUEST_PARTS = ("body", "query", "path", "header", "cookie")
 
 
@@ -63,7 +63,12 @@ def field_path(loc: Sequence[str | int]) -> str:
 
     path = ""
     for part in parts:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif path:
+            path += f".{part}"
+        else:
+            path = str(part)
     return path
 
 
@@ -111,14 +116,26 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(RequestValidationError)
     def handle_request_validation(error: RequestValidationError) -> Response:
-        field, message = validation_message(error.errors()[0])
+        # Powertools reads a form-encoded body as form fields, which would be reported as missing fields.
+        first_error = error.errors()[0]
+        content_type = app.current_event.headers.get("content-type", "")
+        in_body = tuple(first_error.get("loc", ()))[:1] == ("body",)
+        if in_body and content_type and not content_type.startswith("application/json"):
+            return unsupported_content_type(content_type)
+
+        field, message = validation_message(first_error)
         logger.info("request rejected", field=field, reason=message)
         return error_response(400, "invalid_request", message, field=field)
 
     @app.exception_handler(RequestUnsupportedContentType)
     def handle_unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
-        content_type = app.current_event.headers.get("content-type", "")
-        message = f"content type {content_type!r} is not supported; send the body as application/json."
+        return unsupported_content_type(app.current_event.headers.get("content-type", ""))
+
+    def unsupported_content_type(content_type: str) -> Response:
+        message = (
+            f"content type {content_type!r} is not supported; send the body as JSON with "
+            "the header Content-Type: application/json."
+        )
         logger.info("request rejected", reason=message)
         return error_response(415, "unsupported_media_type", message)
 

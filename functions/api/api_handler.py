@@ -198,8 +198,8 @@ def get_swagger_page():
 def openapi_document() -> str:
     """Return the API's OpenAPI document as JSON, generated from the routes and their models.
 
-    Powertools documents a 422 response on every validated route, but api_errors answers every
-    validation error with a 400, so the 422 responses and their schemas are removed.
+    Powertools documents a 422 response on every validated route, but api_errors returns a 400 for every
+    validation error, so the 422 responses and their schemas are removed.
     """
     document = json.loads(app.get_openapi_json_schema(**OPENAPI_INFO))
     for operations in document["paths"].values():

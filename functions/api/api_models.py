@@ -231,5 +231,5 @@ PUT_FLAG_REQUEST_BODY = {
 
 
 def json_content(model: type[BaseModel], description: str) -> dict[str, Any]:
-    """An OpenAPI response entry whose JSON body is ``model``."""
+    """Build an OpenAPI response entry whose JSON body is ``model``."""
     return {"description": description, "content": {"application/json": {"model": model}}}

@@ -94,6 +94,29 @@ def test_batch_atomic_all_or_none(local_stack: Any) -> None:
     assert [(flag["flag_value"], flag["version"]) for flag in flags["new"]] == [(1, 1)]
     assert [(flag["flag_value"], flag["version"]) for flag in flags["done"]] == [(3, 1)]
 
+    # The cancelled transaction leaves no history, and the stream keeps flowing after it.
+    def new_history() -> list[Any]:
+        return local_stack.request("GET", account_path(account, "entities/new/history")).json()["items"]
+
+    history = wait_for(new_history)
+    assert [(item["version"], item["flag_value"]) for item in history] == [(1, 1)]
+
+
+def test_batch_form_encoded_body_is_415(local_stack: Any) -> None:
+    reply = local_stack.request(
+        "POST",
+        account_path(new_account(), "flags/batch"),
+        '{"updates": []}',
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert reply.status == 415
+    assert reply.json() == {
+        "error": "unsupported_media_type",
+        "message": "content type 'application/x-www-form-urlencoded' is not supported; send the body as JSON "
+        "with the header Content-Type: application/json.",
+    }
+
 
 def test_batch_invalid_update_is_400(local_stack: Any) -> None:
     account = new_account()

@@ -2,7 +2,7 @@
 
 A cursor is ``<payload>.<signature>``, both base64url without padding. The payload is the key as JSON.
 The signature covers the key and a scope (the account and the query's parameters), so a cursor only
-continues the query that issued it. The key inside is readable; it holds ids the caller already has.
+continues the query that issued it. The key inside is readable, but it contains only ids the caller already has.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ def _decode(text: str) -> bytes:
 class CursorSigner:
     """Signs and verifies page cursors with one HMAC-SHA256 key.
 
-    NOTE: there is one key at a time, so replacing it makes every outstanding cursor invalid (400);
-    clients then restart their query from the first page.
+    NOTE: there is one key at a time, so replacing it makes every outstanding cursor invalid (400).
+    Clients then restart their query from the first page.
     """
 
     def __init__(self, key: bytes) -> None:

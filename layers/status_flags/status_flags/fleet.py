@@ -52,7 +52,7 @@ def parse_query_flag_value(raw: str, field: str = "flag_value") -> FlagValue:
 
 @dataclass(frozen=True)
 class FleetQuery:
-    """Which flags a fleet query returns. Both time bounds are exclusive and optional."""
+    """Parameters of a fleet query. Both time bounds are exclusive and optional."""
 
     account_id: str
     flag_name: FlagName
@@ -68,7 +68,7 @@ class FleetQuery:
             )
 
     def scope(self) -> dict[str, Any]:
-        """The query's parameters in canonical form: what a page cursor is bound to.
+        """Return the query's parameters in canonical form, which a page cursor is bound to.
 
         The page size is left out, so a client may change ``limit`` between pages.
         """
@@ -99,7 +99,7 @@ class FleetRepository:
     def query(self, query: FleetQuery, limit: int, start_key: Item | None = None) -> FleetPage:
         """Return up to ``limit`` flags that match ``query``, oldest update first.
 
-        Sends exactly one Query to FleetIndex (never a Scan). It asks for ``limit + 1`` items, so a
+        Sends exactly one Query to FleetIndex (never a Scan). It requests ``limit + 1`` items, so a
         page that ends the results carries no key and the client makes no extra request for an
         empty page. The index is eventually consistent: a write may take a moment to appear.
         """
