@@ -2,6 +2,11 @@
 PYTHON ?= $(shell command -v /root/.pyenv/versions/3.13.0/bin/python3.13 || command -v python3.13)
 VENV := .venv
 SAM_VENV := .venv-sam
+# `make token ACCOUNT=<id> [SCOPES="flags/read flags/write"] [TTL=3600]` prints a token on its last line.
+ACCOUNT ?=
+SCOPES ?= flags/read flags/write
+TTL ?= 3600
+STATE_DIR ?= .local-stack
 
 .PHONY: run test lint bench clean openapi
 
@@ -24,7 +29,11 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy layers/status_flags functions local_stack
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/pytest
+
+token: $(VENV)/.installed
+	@$(VENV)/bin/python -m local_stack.token --account "$(ACCOUNT)" --scopes "$(SCOPES)" --ttl "$(TTL)" --state-dir "$(STATE_DIR)"
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

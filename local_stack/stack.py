@@ -90,7 +90,8 @@ class LocalStack:
         self._start_stream_poller(client_environment)
 
         routes = http_api_routes(self.template, API_FUNCTION_ID)
-        gateway = LocalApiGateway(routes, self.api_function, LocalAuthorizer())
+        authorizer = LocalAuthorizer(self.template, routes, self.options.state_dir)
+        gateway = LocalApiGateway(routes, self.api_function, authorizer)
         self.api_server = LocalHttpServer(self.options.host, self.options.port, gateway)
         self.api_server.start()
         log.info(

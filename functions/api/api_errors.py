@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -31,10 +31,39 @@ class PayloadTooLargeError(StatusFlagsError):
         self.message = message
 
 
-def error_response(status_code: int, error: str, message: str, **extra: object) -> Response:
+class UnauthorizedError(StatusFlagsError):
+    """The request carries no verified caller: the event has no JWT authorizer context, or the token no account."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AccountForbiddenError(StatusFlagsError):
+    """The path names an account other than the token's, and the token lacks the admin scope."""
+
+    def __init__(self, caller_account_id: str, account_id: str, claim_name: str, admin_scope: str) -> None:
+        message = (
+            f"the token's {claim_name} is {caller_account_id!r}, so it cannot access account {account_id!r}; "
+            f"use a token whose {claim_name} claim is {account_id!r}, or one with the {admin_scope} scope"
+        )
+        super().__init__(message)
+        self.caller_account_id = caller_account_id
+        self.account_id = account_id
+        self.message = message
+
+
+def error_response(
+    status_code: int, error: str, message: str, headers: dict[str, str] | None = None, **extra: object
+) -> Response:
     """Build a JSON error response ``{"error": ..., "message": ...}`` with optional extra keys."""
     body = {"error": error, "message": message, **extra}
-    return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+    return Response(
+        status_code=status_code,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body),
+        headers=headers,
+    )
 
 
 def allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
@@ -106,8 +135,12 @@ def validation_message(error: Mapping[str, Any]) -> tuple[str, str]:
     return field, f"{field} is invalid: {error.get('msg', kind)}."
 
 
-def register_error_handlers(app: APIGatewayHttpResolver) -> None:
-    """Register the domain error handlers and the 404/405 handler on ``app``."""
+def register_error_handlers(app: APIGatewayHttpResolver, verify_access: Callable[[], None] | None = None) -> None:
+    """Register the domain error handlers and the 404/405 handler on ``app``.
+
+    ``verify_access`` raises UnauthorizedError or AccountForbiddenError for a caller without access to the
+    request's account; it runs before a validation error is reported.
+    """
 
     @app.exception_handler(InvalidInputError)
     def handle_invalid_input(error: InvalidInputError) -> Response:
@@ -116,6 +149,16 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(RequestValidationError)
     def handle_request_validation(error: RequestValidationError) -> Response:
+        # Powertools validates typed parameters before any middleware runs, so the access check runs
+        # here first: a caller without access gets 401 or 403 whatever the request contains.
+        if verify_access is not None:
+            try:
+                verify_access()
+            except UnauthorizedError as denial:
+                return handle_unauthorized(denial)
+            except AccountForbiddenError as denial:
+                return handle_account_forbidden(denial)
+
         # Powertools reads a form-encoded body as form fields, which would be reported as missing fields.
         first_error = error.errors()[0]
         content_type = app.current_event.headers.get("content-type", "")
@@ -143,6 +186,21 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     def handle_payload_too_large(error: PayloadTooLargeError) -> Response:
         logger.info("request rejected", reason=error.message)
         return error_response(413, "payload_too_large", error.message)
+
+    @app.exception_handler(UnauthorizedError)
+    def handle_unauthorized(error: UnauthorizedError) -> Response:
+        logger.warning("request rejected", reason=error.message)
+        return error_response(401, "unauthorized", error.message, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(AccountForbiddenError)
+    def handle_account_forbidden(error: AccountForbiddenError) -> Response:
+        logger.info(
+            "request rejected",
+            reason="account mismatch",
+            caller_account_id=error.caller_account_id,
+            account_id=error.account_id,
+        )
+        return error_response(403, "account_forbidden", error.message)
 
     @app.exception_handler(FlagNotFoundError)
     def handle_flag_not_found(error: FlagNotFoundError) -> Response:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import batch_routes
 import fleet_routes
+from account_access import enforce_account_access, verify_account_access
 from api_errors import PayloadTooLargeError, register_error_handlers
 from api_http import json_response, path_flag_name, path_id
 from api_models import (
@@ -40,6 +44,9 @@ OPENAPI_INFO: dict[str, Any] = {
         "Records how far each workflow step of an ML platform entity has got. Flag values only move "
         "forward: 0 Not_Started, 1 Enqueued, 2 In_Progress, 3 Finished, 4 Error."
     ),
+    # Every documented route takes a JWT access token; Swagger UI's Authorize button sends one.
+    "security_schemes": {"accessToken": HTTPBearer(bearerFormat="JWT")},
+    "security": [{"accessToken": []}],
 }
 
 logger = Logger()
@@ -60,17 +67,40 @@ _WRITE_METRICS = {
 }
 
 
-def json_body() -> dict[str, Any]:
-    """Return the request body as a JSON object, enforcing the size limit."""
-    raw = app.current_event.decoded_body or ""
-    size = len(raw.encode())
-    if size > MAX_BODY_BYTES:
-        raise PayloadTooLargeError(size, MAX_BODY_BYTES)
+def body_bytes() -> bytes:
+    """Return the request body as bytes, undoing API Gateway's base64 encoding of non-text bodies."""
+    event = app.current_event
+    raw = event.body or ""
+    if not event.is_base64_encoded:
+        return raw.encode()
 
     try:
-        body = json.loads(raw)
+        return base64.b64decode(raw, validate=True)
+    except binascii.Error:
+        raise InvalidInputError("body", "body is marked base64-encoded but is not valid base64.") from None
+
+
+def json_body() -> dict[str, Any]:
+    """Return the request body as a JSON object, enforcing the size limit."""
+    data = body_bytes()
+    if len(data) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(len(data), MAX_BODY_BYTES)
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInputError("body", "body is not valid UTF-8; send a UTF-8 encoded JSON object.") from None
+
+    try:
+        body = json.loads(text)
     except json.JSONDecodeError as error:
         raise InvalidInputError("body", f"body is not valid JSON ({error.msg}); send a JSON object.") from None
+    except (ValueError, RecursionError):
+        # json raises ValueError for integers longer than sys.get_int_max_str_digits() (4300 by default),
+        # and RecursionError for arrays or objects nested deeper than the interpreter's stack allows.
+        raise InvalidInputError(
+            "body", 'body is nested too deeply or has a number with too many digits; send {"flag_value": 2}.'
+        ) from None
 
     if not isinstance(body, dict):
         raise InvalidInputError("body", 'body must be a JSON object such as {"flag_value": 2}.')
@@ -213,7 +243,9 @@ def openapi_document() -> str:
 
 app.include_router(batch_routes.router)
 app.include_router(fleet_routes.router)
-register_error_handlers(app)
+register_error_handlers(app, verify_access=lambda: verify_account_access(app, path_id))
+# A resolver-wide middleware runs for every route, present and future, and for unmatched requests.
+app.use(middlewares=[enforce_account_access(path_id)])
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

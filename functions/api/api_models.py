@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema
 
 from status_flags.errors import InvalidInputError
@@ -230,6 +231,6 @@ PUT_FLAG_REQUEST_BODY = {
 }
 
 
-def json_content(model: type[BaseModel], description: str) -> dict[str, Any]:
+def json_content(model: type[BaseModel], description: str) -> OpenAPIResponse:
     """Build an OpenAPI response entry whose JSON body is ``model``."""
     return {"description": description, "content": {"application/json": {"model": model}}}

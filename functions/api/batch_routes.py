@@ -21,6 +21,7 @@ from api_models import (
     LookupRequest,
     LookupResponse,
     StaleBatchResponse,
+    json_content,
 )
 from status_flags.batch import advance_each, list_for_entities
 from status_flags.errors import InvalidInputError
@@ -46,12 +47,7 @@ _OUTCOME_METRICS = {
 # NOTE: Powertools parses and validates the body before any route code runs, so these routes have
 # no body size check of their own. API Gateway limits a payload to 10 MB, and the models accept at
 # most 100 entries of at most 128-character ids.
-_CLIENT_ERRORS = {
-    400: {
-        "description": "Invalid request; field names the part to fix.",
-        "content": {"application/json": {"model": ErrorResponse}},
-    },
-}
+_CLIENT_ERRORS = {400: json_content(ErrorResponse, "Invalid request; field names the part to fix.")}
 
 
 def reject_repeated_flags(updates: Sequence[FlagUpdateRequest]) -> None:
@@ -122,10 +118,9 @@ def transaction_result(index: int, result: TransactionItemResult) -> BatchItemRe
     responses={
         200: {"description": "One result per update, in request order."},
         **_CLIENT_ERRORS,
-        409: {
-            "description": "Atomic batch only: some updates would lower stored values; nothing was written.",
-            "content": {"application/json": {"model": StaleBatchResponse}},
-        },
+        409: json_content(
+            StaleBatchResponse, "Atomic batch only: some updates would lower stored values; nothing was written."
+        ),
     },
 )
 def post_batch(account_id: str, batch: Annotated[BatchRequest, Body()]) -> BatchResponse:

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from api_http import path_id
-from api_models import ErrorResponse, FlagNameField, FleetPageResponse
+from api_models import ErrorResponse, FlagNameField, FleetPageResponse, json_content
 from status_flags.cursor import MAX_CURSOR_LENGTH, CursorSigner
 from status_flags.fleet import (
     DEFAULT_FLEET_LIMIT,
@@ -46,10 +46,9 @@ cursor_signer = CursorSigner(os.environ["CURSOR_SIGNING_KEY"].encode())
     tags=["flags"],
     responses={
         200: {"description": "One page of flags; next_cursor is null on the last page."},
-        400: {
-            "description": "Invalid parameter, or a cursor that was altered or issued for another query.",
-            "content": {"application/json": {"model": ErrorResponse}},
-        },
+        400: json_content(
+            ErrorResponse, "Invalid parameter, or a cursor that was altered or issued for another query."
+        ),
     },
 )
 def get_fleet(

@@ -10,14 +10,19 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import boto3
 import pytest
+
+from local_stack.jwt_keys import SigningKey, load_or_create_signing_key
+from local_stack.template import load_template
+from local_stack.token import LocalTokenSettings, local_token_settings, mint_token
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 READY_PREFIX = "local stack ready: "
@@ -25,6 +30,12 @@ READY_PREFIX = "local stack ready: "
 START_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 60
 REGION = "us-east-1"
+# Scopes of the token a request carries unless the test gives its own: every route accepts one of them.
+DEFAULT_SCOPES = ("flags/read", "flags/write")
+TOKEN_TTL_SECONDS = 3600
+# The account of a request whose path names none, such as an unknown route.
+NO_PATH_ACCOUNT = "e2e-account"
+DEFAULT_TOKEN = object()
 
 
 def free_port() -> int:
@@ -50,10 +61,49 @@ class RunningStack:
     api_url: str
     moto_endpoint: str
     process: subprocess.Popen[str]
+    state_dir: Path
     output: list[str] = field(default_factory=list)
 
-    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Reply:
-        """Send one HTTP request to the API; ``path`` is sent exactly as given (already percent-encoded)."""
+    @cached_property
+    def signing_key(self) -> SigningKey:
+        """The key the stack verifies tokens with; the stack created it in its state directory."""
+        return load_or_create_signing_key(self.state_dir)
+
+    def token(self, account_id: str | None, scopes: Sequence[str] = DEFAULT_SCOPES) -> str:
+        """Mint a valid access token for ``account_id`` (None: no account claim) with ``scopes``."""
+        settings = token_settings()
+        claims = {"sub": account_id or "e2e-admin"}
+        if account_id is not None:
+            claims[settings.account_claim] = account_id
+        return mint_token(
+            self.signing_key,
+            issuer=settings.issuer,
+            audience=settings.audience,
+            scopes=list(scopes),
+            ttl_seconds=TOKEN_TTL_SECONDS,
+            claims=claims,
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        token: Any = DEFAULT_TOKEN,
+    ) -> Reply:
+        """Send one HTTP request to the API; ``path`` is sent exactly as given (already percent-encoded).
+
+        Unless ``headers`` has an Authorization header, the request carries a read and write token for the
+        account in the path. ``token`` None sends no token, and a string sends that token.
+        """
+        headers = dict(headers or {})
+        if not any(name.lower() == "authorization" for name in headers):
+            if token is DEFAULT_TOKEN:
+                token = self.token(path_account(path))
+            if token is not None:
+                headers["Authorization"] = f"Bearer {token}"
+
         if body is None:
             payload = None
         elif isinstance(body, bytes):
@@ -66,7 +116,7 @@ class RunningStack:
         address = urlsplit(self.api_url)
         connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
         try:
-            connection.request(method, path, body=payload, headers=headers or {})
+            connection.request(method, path, body=payload, headers=headers)
             response = connection.getresponse()
             return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
         finally:
@@ -84,6 +134,19 @@ class RunningStack:
 
     def output_lines_containing(self, text: str) -> list[str]:
         return [line for line in list(self.output) if text in line]
+
+
+@cache
+def token_settings() -> LocalTokenSettings:
+    return local_token_settings(load_template())
+
+
+def path_account(path: str) -> str:
+    """Return the decoded account id of an ``/accounts/{account_id}/...`` path, else a fixed account."""
+    parts = path.split("?", 1)[0].split("/")
+    if len(parts) > 2 and parts[1] == "accounts":
+        return unquote(parts[2])
+    return NO_PATH_ACCOUNT
 
 
 def _read_output(process: subprocess.Popen[str], lines: list[str], ready: threading.Event) -> None:
@@ -137,7 +200,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSta
 
     ready_line = next(line for line in lines if line.startswith(READY_PREFIX))
     assert ready_line == f"{READY_PREFIX}API http://127.0.0.1:{port}, moto http://127.0.0.1:{moto_port}"
-    stack = RunningStack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}", process, lines)
+    stack = RunningStack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}", process, state_dir, lines)
     yield stack
 
     process.send_signal(signal.SIGINT)

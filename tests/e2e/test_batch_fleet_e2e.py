@@ -169,8 +169,24 @@ def test_fleet_query_pages_oldest_first(local_stack: Any) -> None:
     assert naive.json()["field"] == "updated_after"
 
 
+def test_batch_foreign_account_forbidden(local_stack: Any) -> None:
+    account = new_account()
+
+    reply = local_stack.request(
+        "POST",
+        account_path(account, "flags/batch"),
+        {"updates": [update("m1", 1)]},
+        token=local_stack.token(new_account()),
+    )
+    lookup = local_stack.request("POST", account_path(account, "flags/lookup"), {"entity_ids": ["m1"]})
+
+    assert reply.status == 403
+    assert reply.json()["error"] == "account_forbidden"
+    assert lookup.json() == {"flags": {"m1": []}}
+
+
 def test_openapi_document_served(local_stack: Any) -> None:
-    reply = local_stack.request("GET", "/openapi.json")
+    reply = local_stack.request("GET", "/openapi.json", token=None)
 
     assert reply.status == 200
     assert reply.headers["content-type"].startswith("application/json")
@@ -178,7 +194,7 @@ def test_openapi_document_served(local_stack: Any) -> None:
 
 
 def test_swagger_page_served(local_stack: Any) -> None:
-    reply = local_stack.request("GET", "/swagger")
+    reply = local_stack.request("GET", "/swagger", token=None)
 
     assert reply.status == 200
     assert reply.headers["content-type"].startswith("text/html")

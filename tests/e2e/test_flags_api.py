@@ -234,7 +234,8 @@ def test_raw_utf8_path_round_trips(local_stack: Any) -> None:
     body = b'{"flag_value": 2}'
     request = (
         f"PUT /accounts/{account_id}/entities/{entity_id}/flags/File_EFS_Staging HTTP/1.1\r\n".encode()
-        + f"Host: {address.netloc}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + f"Host: {address.netloc}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n".encode()
+        + f"Authorization: Bearer {local_stack.token(account_id)}\r\n\r\n".encode()
         + body
     )
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from local_stack.api_event import HttpRequest, build_http_event, encode_raw_path, lambda_response, split_target
-from local_stack.authorizer import LocalAuthorizer
+from local_stack.authorizer import AuthorizerRejection, LocalAuthorizer
 from local_stack.routes import Route, compile_path, http_api_routes, match_route
+from local_stack.token import mint_token
 
 FLAG_ROUTE = "PUT /accounts/{account_id}/entities/{entity_id}/flags/{flag_name}"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -37,7 +39,7 @@ def event_for(routes: list[Route], http_request: HttpRequest) -> dict[str, Any]:
     return build_http_event(http_request, match, "127.0.0.1:3000", request_id="request-1", now=NOW)
 
 
-def test_http_api_routes_read_template(routes: list[Route]) -> None:
+def test_http_api_routes_read_template(routes: list[Route], template: dict[str, Any]) -> None:
     assert [route.route_key for route in routes] == [
         FLAG_ROUTE,
         "GET /accounts/{account_id}/entities/{entity_id}/flags/{flag_name}",
@@ -47,9 +49,23 @@ def test_http_api_routes_read_template(routes: list[Route]) -> None:
         "POST /accounts/{account_id}/flags/lookup",
         "GET /accounts/{account_id}/flags",
         "GET /openapi.json",
+        "GET /swagger",
         "$default",
     ]
-    assert all(route.auth is None and route.api_auth is None for route in routes)
+    api_auth = template["Resources"]["HttpApi"]["Properties"]["Auth"]
+    assert all(route.api_auth == api_auth for route in routes)
+    assert [route.auth for route in routes] == [
+        {"AuthorizationScopes": ["flags/write", "flags/admin"]},
+        {"AuthorizationScopes": ["flags/read", "flags/admin"]},
+        {"AuthorizationScopes": ["flags/read", "flags/admin"]},
+        {"AuthorizationScopes": ["flags/read", "flags/admin"]},
+        {"AuthorizationScopes": ["flags/write", "flags/admin"]},
+        {"AuthorizationScopes": ["flags/read", "flags/admin"]},
+        {"AuthorizationScopes": ["flags/read", "flags/admin"]},
+        {"Authorizer": "NONE"},
+        {"Authorizer": "NONE"},
+        {"AuthorizationScopes": ["flags/read", "flags/write", "flags/admin"]},
+    ]
 
 
 def test_http_api_routes_keep_auth_properties(template: dict[str, Any]) -> None:
@@ -69,12 +85,42 @@ def test_http_api_routes_keep_auth_properties(template: dict[str, Any]) -> None:
 
     assert routes["GetFlag"].auth == event_auth
     assert routes["GetFlag"].api_auth == api_auth
-    assert routes["PutFlag"].auth is None
+    assert routes["PutFlag"].auth == {"AuthorizationScopes": ["flags/write", "flags/admin"]}
     assert routes["PutFlag"].api_auth == api_auth
 
 
-def test_local_authorizer_allows_every_route(routes: list[Route]) -> None:
-    assert all(LocalAuthorizer().authorize(route, {}) is None for route in routes)
+def test_local_authorizer_requires_token_on_every_route_but_docs(
+    routes: list[Route], template: dict[str, Any], tmp_path: Path
+) -> None:
+    authorizer = LocalAuthorizer(template, routes, tmp_path)
+    token = mint_token(
+        authorizer.signing_key,
+        issuer="urn:status-flags:local-issuer",
+        audience="status-flags-local",
+        scopes=["flags/admin"],
+        ttl_seconds=60,
+    )
+
+    for route in routes:
+        if route.route_key in ("GET /openapi.json", "GET /swagger"):
+            assert authorizer.authorize(route, {}) is None
+            continue
+
+        with pytest.raises(AuthorizerRejection) as caught:
+            authorizer.authorize(route, {})
+        assert caught.value.status_code == 401
+        assert caught.value.message == "Unauthorized"
+
+        context = authorizer.authorize(route, {"authorization": f"Bearer {token}"})
+        assert context is not None
+        assert context["jwt"]["scopes"] == ["flags/admin"]
+
+
+def test_local_authorizer_none_route_open(template: dict[str, Any], tmp_path: Path) -> None:
+    api_auth = template["Resources"]["HttpApi"]["Properties"]["Auth"]
+    route = Route("Open", "GET", "/open", {"Authorizer": "NONE"}, api_auth, compile_path("/open"))
+
+    assert LocalAuthorizer(template, [route], tmp_path).authorize(route, {}) is None
 
 
 def test_match_route_declared_route(routes: list[Route]) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import sys
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import pytest
 
@@ -18,6 +19,9 @@ from local_stack.lambda_runtime import LOCAL_ACCOUNT_ID, LocalLambdaContext
 from status_flags.settings import dynamodb_client
 
 Invoke = Callable[..., dict[str, Any]]
+
+# Scopes of the token every event carries.
+TOKEN_SCOPES = ("flags/read", "flags/write")
 
 # Modules that read their settings and build clients at import; the route modules before api_handler.
 API_MODULES = ("batch_routes", "fleet_routes", "api_handler")
@@ -35,10 +39,29 @@ def api_module(table_names: dict[str, str]) -> Iterator[ModuleType]:
     dynamodb_client.cache_clear()
 
 
+def token_context(account_id: str, scopes: tuple[str, ...] = TOKEN_SCOPES) -> dict[str, Any]:
+    """The ``requestContext.authorizer`` block of a request whose token API Gateway's JWT authorizer accepted."""
+    claims = {"sub": account_id, "account_id": account_id, "scope": " ".join(scopes)}
+    return {"jwt": {"claims": claims, "scopes": list(scopes)}}
+
+
 def http_api_event(
-    method: str, path: str, body: Any = None, query: dict[str, str] | None = None, raw_body: str | None = None
+    method: str,
+    path: str,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    raw_body: str | None = None,
+    token_account: str | None = None,
+    with_token: bool = True,
 ) -> dict[str, Any]:
-    """Build an API Gateway HTTP API (payload format 2.0) event as the $default route delivers it."""
+    """Build an API Gateway HTTP API (payload format 2.0) event as the $default route delivers it.
+
+    Unless ``with_token`` is false, the event carries a read and write token for ``token_account``,
+    by default the path's account.
+    """
+    path_account = re.match(r"/accounts/([^/]+)", path)
+    if token_account is None:
+        token_account = unquote(path_account.group(1)) if path_account else "acct-1"
     now = datetime.now(UTC)
     event: dict[str, Any] = {
         "version": "2.0",
@@ -60,6 +83,8 @@ def http_api_event(
         },
         "isBase64Encoded": False,
     }
+    if with_token:
+        event["requestContext"]["authorizer"] = token_context(token_account)
     if query:
         event["queryStringParameters"] = query
     if raw_body is not None:
