@@ -42,8 +42,8 @@ def parse_arguments(argv: list[str] | None = None) -> StackOptions:
         "--state-dir",
         type=Path,
         default=defaults.state_dir,
-        help="directory for stack.json, which names the running stack's endpoints, tables and queues and is "
-        "removed on stop; the data itself lives in memory (default: %(default)s)",
+        help="directory for stack.json, which names the running stack's endpoints, tables, queues and event buses "
+        "and is removed on stop; the data itself lives in memory (default: %(default)s)",
     )
     arguments = parser.parse_args(argv)
     if arguments.api_workers < 0:

@@ -1,4 +1,4 @@
-"""Creates the template's tables and queues in moto, and resolves each function's environment to them."""
+"""Creates the template's tables, queues and event buses in moto, and resolves each function's environment to them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from local_stack.lambda_runtime import LOCAL_ACCOUNT_ID
-from local_stack.template import create_tables, resources_of_type
+from local_stack.template import create_event_buses, create_tables, resources_of_type
 
 REGION = "us-east-1"
 NAME_PREFIX = "local-"
@@ -41,10 +41,12 @@ class LocalResources:
     queue_arns: dict[str, str] = field(default_factory=dict)
     queue_names: dict[str, str] = field(default_factory=dict)
     generated_secrets: dict[str, str] = field(default_factory=dict)
+    event_bus_names: dict[str, str] = field(default_factory=dict)
+    event_bus_arns: dict[str, str] = field(default_factory=dict)
 
 
-def create_resources(dynamodb: Any, sqs: Any, template: dict[str, Any]) -> LocalResources:
-    """Create every table and queue of the template, named ``local-<logical id>``."""
+def create_resources(dynamodb: Any, sqs: Any, events: Any, template: dict[str, Any]) -> LocalResources:
+    """Create every table, queue and event bus of the template, named ``local-<logical id>``."""
     resources = LocalResources()
 
     resources.table_names = create_tables(dynamodb, template, NAME_PREFIX)
@@ -66,6 +68,10 @@ def create_resources(dynamodb: Any, sqs: Any, template: dict[str, Any]) -> Local
         resources.queue_names[logical_id] = queue_name
         resources.queue_urls[logical_id] = queue_url
         resources.queue_arns[logical_id] = queue_arn
+
+    resources.event_bus_names = create_event_buses(events, template, NAME_PREFIX)
+    for logical_id, bus_name in resources.event_bus_names.items():
+        resources.event_bus_arns[logical_id] = events.describe_event_bus(Name=bus_name)["Arn"]
     return resources
 
 
@@ -142,19 +148,24 @@ def _resolve_ref(template: dict[str, Any], target: str, resources: LocalResource
         return resources.table_names[target]
     if target in resources.queue_urls:
         return resources.queue_urls[target]
+    if target in resources.event_bus_names:
+        return resources.event_bus_names[target]
 
     parameter = template.get("Parameters", {}).get(target)
     if parameter is not None and "Default" in parameter:
         return _attribute_text(parameter["Default"])
 
     raise ValueError(
-        f"environment variable {variable}: !Ref {target} is not a table, queue or parameter with a Default"
+        f"environment variable {variable}: !Ref {target} is not a table, queue, event bus or parameter with a Default"
     )
 
 
 def _resolve_get_att(logical_id: str, attribute: str, resources: LocalResources, variable: str) -> str:
     attributes = {
-        (logical_id, "Arn"): resources.table_arns.get(logical_id) or resources.queue_arns.get(logical_id),
+        (logical_id, "Arn"): resources.table_arns.get(logical_id)
+        or resources.queue_arns.get(logical_id)
+        or resources.event_bus_arns.get(logical_id),
+        (logical_id, "Name"): resources.event_bus_names.get(logical_id),
         (logical_id, "StreamArn"): resources.stream_arns.get(logical_id),
         (logical_id, "QueueName"): resources.queue_names.get(logical_id),
         (logical_id, "QueueUrl"): resources.queue_urls.get(logical_id),

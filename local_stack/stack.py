@@ -77,7 +77,8 @@ class LocalStack:
         os.environ.update(client_environment)
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         sqs = boto3.client("sqs", region_name=REGION)
-        self.resources = create_resources(dynamodb, sqs, self.template)
+        events = boto3.client("events", region_name=REGION)
+        self.resources = create_resources(dynamodb, sqs, events, self.template)
 
         api_environment = {**function_environment(self.template, API_FUNCTION_ID, self.resources), **client_environment}
         api_spec = function_spec(self.template, API_FUNCTION_ID, api_environment)
@@ -140,6 +141,7 @@ class LocalStack:
             "moto_endpoint": self.moto.endpoint_url,
             "tables": self.resources.table_names,
             "queues": self.resources.queue_urls,
+            "event_buses": self.resources.event_bus_names,
         }
         self.state_file.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
 
@@ -154,6 +156,8 @@ class LocalStack:
             lines.append(f"  table {logical_id}: {name}")
         for logical_id, url in self.resources.queue_urls.items():
             lines.append(f"  queue {logical_id}: {url}")
+        for logical_id, name in self.resources.event_bus_names.items():
+            lines.append(f"  event bus {logical_id}: {name}")
         return lines
 
     def stop(self) -> None:

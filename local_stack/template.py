@@ -121,3 +121,17 @@ def create_tables(client: Any, template: dict[str, Any], name_prefix: str) -> di
             client.update_time_to_live(**definition.time_to_live)
         names[definition.logical_id] = definition.create_table["TableName"]
     return names
+
+
+def create_event_buses(client: Any, template: dict[str, Any], name_prefix: str) -> dict[str, str]:
+    """Create each AWS::Events::EventBus of the template as ``<name_prefix><logical id>``.
+
+    Return the bus names by logical id. The template's own Name (built from the stack name) is not
+    used locally, so that the name is known without resolving !Sub.
+    """
+    names = {}
+    for logical_id in resources_of_type(template, "AWS::Events::EventBus"):
+        name = f"{name_prefix}{logical_id}"
+        client.create_event_bus(Name=name)
+        names[logical_id] = name
+    return names

@@ -1,4 +1,4 @@
-"""Flags table stream consumer: records each accepted change as one history item."""
+"""Flags table stream consumer: records each accepted change as one history item and publishes it as an event."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from status_flags.events import ChangeEventPublisher
 from status_flags.history import HistoryRepository, Transition
 from status_flags.repository import flag_from_item, is_complete_flag_item
-from status_flags.settings import Settings, dynamodb_client
+from status_flags.settings import Settings, dynamodb_client, events_client
 
 logger = Logger()
 metrics = Metrics()
@@ -21,10 +22,17 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 settings = Settings.from_environment()
 history = HistoryRepository(dynamodb_client(), settings.history_table_name, settings.history_retention)
+publisher = ChangeEventPublisher(events_client(), settings.require_event_bus_name())
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    """Record the transition a stream record describes. Safe to replay: the history key is fixed by it."""
+    """Record the transition a stream record describes as history, then publish it as a change event.
+
+    Safe to replay: the history key is fixed by the transition, so a replay writes no second item.
+    The event is published again on every replay, also when history was already recorded, because
+    an earlier attempt may have written history and then failed to publish. Events are therefore
+    delivered at least once.
+    """
     images = record.raw_event.get("dynamodb", {})
     new_image = images.get("NewImage")
     old_image = images.get("OldImage")
@@ -60,6 +68,16 @@ def record_handler(record: DynamoDBRecord) -> None:
         flag_id=transition.id,
         version=transition.version,
         flag_value=transition.flag_value.value,
+    )
+
+    change_event_id = publisher.publish(transition)
+    metrics.add_metric(name="ChangeEventsPublished", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "change event published",
+        event_id=record.event_id,
+        change_event_id=change_event_id,
+        flag_id=transition.id,
+        version=transition.version,
     )
 
 

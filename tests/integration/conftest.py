@@ -1,4 +1,4 @@
-"""Fixtures of the integration tests: handler modules bound to moto tables, and API Gateway events."""
+"""Fixtures of the integration tests: handler modules bound to moto tables and buses, and API Gateway events."""
 
 from __future__ import annotations
 
@@ -15,12 +15,17 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import unquote
 
+import boto3
 import pytest
 
 from local_stack.lambda_runtime import LOCAL_ACCOUNT_ID, LocalLambdaContext
+from local_stack.template import create_event_buses
 from status_flags.history import HistoryRepository
 from status_flags.repository import FlagRepository
-from status_flags.settings import DEFAULT_HISTORY_RETENTION_DAYS, dynamodb_client
+from status_flags.settings import DEFAULT_HISTORY_RETENTION_DAYS, dynamodb_client, events_client
+
+REGION = "us-east-1"
+BUS_PREFIX = "test-"
 
 # Scopes of the token an event carries unless the test gives its own authorizer block.
 DEFAULT_SCOPES = ("flags/read", "flags/write")
@@ -35,10 +40,11 @@ ApiInvoker = Callable[..., dict[str, Any]]
 def load_handler_module(name: str) -> ModuleType:
     """Import a handler module afresh, so its module-level clients and table names come from this test.
 
-    The handlers read their settings and build their DynamoDB client at import time, as Lambda
+    The handlers read their settings and build their AWS clients at import time, as Lambda
     runs them once per execution environment.
     """
     dynamodb_client.cache_clear()
+    events_client.cache_clear()
     module = importlib.reload(sys.modules[name]) if name in sys.modules else importlib.import_module(name)
 
     # Powertools binds its log handler to the sys.stdout of the first Logger of the service, and
@@ -60,6 +66,14 @@ def history_repository(dynamodb: Any, table_names: dict[str, str]) -> HistoryRep
 
 
 @pytest.fixture
+def event_bus_names(moto_aws: None, template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Create the template's event buses in moto and export the change event bus name the way the template does."""
+    names = create_event_buses(boto3.client("events", region_name=REGION), template, BUS_PREFIX)
+    monkeypatch.setenv("EVENT_BUS_NAME", names["FlagEventsBus"])
+    return names
+
+
+@pytest.fixture
 def api_handler(table_names: dict[str, str]) -> Iterator[ModuleType]:
     """The API function's module, reading and writing this test's moto tables."""
     yield load_handler_module("api_handler")
@@ -67,10 +81,11 @@ def api_handler(table_names: dict[str, str]) -> Iterator[ModuleType]:
 
 
 @pytest.fixture
-def stream_handler(table_names: dict[str, str]) -> Iterator[ModuleType]:
-    """The stream function's module, writing this test's moto history table."""
+def stream_handler(table_names: dict[str, str], event_bus_names: dict[str, str]) -> Iterator[ModuleType]:
+    """The stream function's module, writing this test's moto history table and publishing to its bus."""
     yield load_handler_module("stream_handler")
     dynamodb_client.cache_clear()
+    events_client.cache_clear()
 
 
 def route_key_for(template: dict[str, Any], method: str, raw_path: str) -> tuple[str, dict[str, str]]:

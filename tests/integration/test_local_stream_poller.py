@@ -45,7 +45,10 @@ def wait_until(condition: Any, timeout_seconds: float = 30.0) -> Any:
 @pytest.fixture
 def local_resources(moto_aws: None, template: dict[str, Any]) -> Any:
     return create_resources(
-        boto3.client("dynamodb", region_name=REGION), boto3.client("sqs", region_name=REGION), template
+        boto3.client("dynamodb", region_name=REGION),
+        boto3.client("sqs", region_name=REGION),
+        boto3.client("events", region_name=REGION),
+        template,
     )
 
 

@@ -146,6 +146,7 @@ def test_least_privilege_stream_function_wiring(template: dict[str, Any]) -> Non
         ("HistoryTable", "Arn"),
         ("FlagsTable", "StreamArn"),
         ("StreamFailureQueue", "Arn"),
+        ("FlagEventsBus", "Arn"),
     }
 
 
