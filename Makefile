@@ -8,7 +8,7 @@ SCOPES ?= flags/read flags/write
 TTL ?= 3600
 STATE_DIR ?= .local-stack
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean openapi
 
 $(VENV)/.installed: requirements-dev.txt layers/status_flags/requirements.txt
 	@test -n "$(PYTHON)" || { echo "python3.13 not found; set PYTHON=/path/to/python3.13" >&2; exit 1; }
@@ -38,6 +38,10 @@ token: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy layers/status_flags functions local_stack
+
+# Regenerate the committed OpenAPI document after changing a route or a request or response model.
+openapi: $(VENV)/.installed
+	PYTHONPATH=layers/status_flags:functions/api $(VENV)/bin/python scripts/generate_openapi.py
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from moto.dynamodb.models import DynamoDBBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -28,10 +30,47 @@ class SerializedApplication:
             return list(self._application(environ, start_response))
 
 
+def keep_streams_through_transaction_rollback() -> None:
+    """Patch moto so that a cancelled TransactWriteItems leaves the tables' streams as they were.
+
+    NOTE: moto 5.2.5 writes a transaction's items one by one, appending stream records as it goes,
+    and on cancellation puts back deep copies of the tables. The records of the cancelled writes
+    stay in the old stream shard, and the copies get new shard objects that open shard iterators
+    never read, so the stream poller would see phantom changes and then no change at all. This
+    keeps the original shard on the restored table and drops the records the transaction added.
+    Requests to moto are serialized (see SerializedApplication), so no other write interleaves.
+    """
+    original = DynamoDBBackend.transact_write_items
+    if getattr(original, "keeps_streams", False):
+        return
+
+    @functools.wraps(original)
+    def transact_write_items(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        shards = {
+            name: (table.stream_shard, len(table.stream_shard.items))
+            for name, table in self.tables.items()
+            if table.stream_shard is not None
+        }
+        try:
+            return original(self, *args, **kwargs)
+        except Exception:
+            for name, (shard, record_count) in shards.items():
+                table = self.tables.get(name)
+                if table is not None:
+                    del shard.items[record_count:]
+                    shard.table = table
+                    table.stream_shard = shard
+            raise
+
+    transact_write_items.keeps_streams = True  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 class MotoServer:
     """moto in server mode on ``host:port``, served by a werkzeug thread per request."""
 
     def __init__(self, host: str, port: int) -> None:
+        keep_streams_through_transaction_rollback()
         application = SerializedApplication(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(
             host, port, application, threaded=True, request_handler=MotoRequestHandler

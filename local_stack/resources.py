@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +25,10 @@ _QUEUE_ATTRIBUTES = (
     "ContentBasedDeduplication",
 )
 
+# A dynamic reference to the value of a secret of the template, e.g.
+# !Sub "{{resolve:secretsmanager:${CursorSigningSecret}:SecretString}}".
+_SECRET_REFERENCE = re.compile(r"\{\{resolve:secretsmanager:\$\{(\w+)\}:SecretString\}\}")
+
 
 @dataclass
 class LocalResources:
@@ -34,6 +40,7 @@ class LocalResources:
     queue_urls: dict[str, str] = field(default_factory=dict)
     queue_arns: dict[str, str] = field(default_factory=dict)
     queue_names: dict[str, str] = field(default_factory=dict)
+    generated_secrets: dict[str, str] = field(default_factory=dict)
     event_bus_names: dict[str, str] = field(default_factory=dict)
     event_bus_arns: dict[str, str] = field(default_factory=dict)
 
@@ -103,7 +110,28 @@ def resolve_value(template: dict[str, Any], value: Any, resources: LocalResource
         logical_id, attribute = value["Fn::GetAtt"]
         return _resolve_get_att(logical_id, attribute, resources, variable)
 
-    raise ValueError(f"environment variable {variable}: cannot resolve {value!r} locally; use a value, !Ref or !GetAtt")
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        reference = _SECRET_REFERENCE.fullmatch(value["Fn::Sub"])
+        if reference:
+            return _generated_secret(template, reference.group(1), resources, variable)
+
+    raise ValueError(
+        f"environment variable {variable}: cannot resolve {value!r} locally; use a value, !Ref, !GetAtt "
+        "or a secretsmanager dynamic reference to a generated secret"
+    )
+
+
+def _generated_secret(template: dict[str, Any], logical_id: str, resources: LocalResources, variable: str) -> str:
+    """Return the value of a secret that Secrets Manager would generate: random, once per local stack start."""
+    secret = template.get("Resources", {}).get(logical_id, {})
+    generate = secret.get("Properties", {}).get("GenerateSecretString")
+    if secret.get("Type") != "AWS::SecretsManager::Secret" or generate is None:
+        raise ValueError(f"environment variable {variable}: {logical_id} is not a secret with GenerateSecretString")
+
+    if logical_id not in resources.generated_secrets:
+        length = int(generate.get("PasswordLength", 32))
+        resources.generated_secrets[logical_id] = secrets.token_hex(length)[:length]
+    return resources.generated_secrets[logical_id]
 
 
 def _resolve_ref(template: dict[str, Any], target: str, resources: LocalResources, variable: str) -> str:

@@ -14,6 +14,7 @@ from local_stack.template import create_tables, load_template
 
 REGION = "us-east-1"
 TABLE_PREFIX = "test-"
+TEST_CURSOR_SIGNING_KEY = "test-cursor-signing-key-of-at-least-32-bytes"
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +27,13 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def cursor_signing_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Give the API function the cursor signing key that template.yaml passes it in production."""
+    monkeypatch.setenv("CURSOR_SIGNING_KEY", TEST_CURSOR_SIGNING_KEY)
+    return TEST_CURSOR_SIGNING_KEY
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,8 @@ from api_errors import AccountForbiddenError, UnauthorizedError
 ADMIN_SCOPE = "flags/admin"
 DEFAULT_ACCOUNT_CLAIM = "account_id"
 ACCOUNT_PATH_ARGUMENT = "account_id"
+# GET routes that describe the API and return no account data; template.yaml serves them with no authorizer.
+PUBLIC_DOCUMENTATION_PATHS = frozenset({"/openapi.json", "/swagger"})
 
 logger = Logger(child=True)
 
@@ -77,30 +79,44 @@ def caller_from_event(event: dict[str, Any], claim_name: str) -> Caller:
     return Caller(account_id=account_id, scopes=caller_scopes)
 
 
+def verify_account_access(app: APIGatewayHttpResolver, path_id: Callable[[str, str], str]) -> None:
+    """Raise unless the request's caller may act on the path's account.
+
+    Raises UnauthorizedError for a request with no usable token and AccountForbiddenError for a path
+    account other than the caller's (unless admin). A GET of a public documentation path passes.
+    ``path_id(raw, field)`` is the routes' own decoder of a path id, so the account is compared exactly
+    as the routes will read it.
+    """
+    event = app.current_event
+    if event.http_method == "GET" and event.path in PUBLIC_DOCUMENTATION_PATHS:
+        return
+
+    claim_name = account_claim_name()
+    caller = caller_from_event(event.raw_event, claim_name)
+    logger.append_keys(caller_account_id=caller.account_id, caller_is_admin=caller.is_admin)
+
+    # NOTE: Powertools keeps the matched route's path arguments under the private context key
+    # "_route_args" (checked with aws-lambda-powertools 3.37.0); the handler tests cover it.
+    route_arguments: dict[str, str] = app.context.get("_route_args") or {}
+    raw_account = route_arguments.get(ACCOUNT_PATH_ARGUMENT)
+    if raw_account is not None and not caller.is_admin:
+        account_id = path_id(raw_account, ACCOUNT_PATH_ARGUMENT)
+        if account_id != caller.account_id:
+            raise AccountForbiddenError(str(caller.account_id), account_id, claim_name, ADMIN_SCOPE)
+
+
 def enforce_account_access(
     path_id: Callable[[str, str], str],
 ) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response]:
     """Build the middleware that rejects a request whose path account is not the caller's, unless admin.
 
-    ``path_id(raw, field)`` is the routes' own decoder of a path id, so the middleware compares the account
-    exactly as the routes will read it. The middleware runs for every request, unmatched ones (404, 405)
-    included, so a new route is covered without any change here.
+    The middleware runs for every request, unmatched ones (404, 405) included, so a new route is covered
+    without any change here. Powertools validates a route's typed parameters before any middleware, so
+    the API's validation error handler calls verify_account_access first as well.
     """
 
     def check_account_access(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
-        claim_name = account_claim_name()
-        caller = caller_from_event(app.current_event.raw_event, claim_name)
-        logger.append_keys(caller_account_id=caller.account_id, caller_is_admin=caller.is_admin)
-
-        # NOTE: Powertools keeps the matched route's path arguments under the private context key
-        # "_route_args" (checked with aws-lambda-powertools 3.37.0); the handler tests cover it.
-        route_arguments: dict[str, str] = app.context.get("_route_args") or {}
-        raw_account = route_arguments.get(ACCOUNT_PATH_ARGUMENT)
-        if raw_account is not None and not caller.is_admin:
-            account_id = path_id(raw_account, ACCOUNT_PATH_ARGUMENT)
-            if account_id != caller.account_id:
-                raise AccountForbiddenError(str(caller.account_id), account_id, claim_name, ADMIN_SCOPE)
-
+        verify_account_access(app, path_id)
         return next_middleware(app)
 
     return check_account_access

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 
-from status_flags.errors import FlagNotFoundError, InvalidInputError, StaleFlagValueError, StatusFlagsError
+from status_flags.errors import (
+    FlagNotFoundError,
+    InvalidInputError,
+    StaleBatchError,
+    StaleFlagValueError,
+    StatusFlagsError,
+    TransactionConflictError,
+)
 
 logger = Logger(child=True)
 
@@ -66,13 +76,111 @@ def allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
     return sorted({route.method for route in routes if route.rule.fullmatch(path)})
 
 
-def register_error_handlers(app: APIGatewayHttpResolver) -> None:
-    """Register the domain error handlers and the 404/405 handler on ``app``."""
+# Parts of a request, as the first element of a validation error's loc.
+_REQUEST_PARTS = ("body", "query", "path", "header", "cookie")
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """Name the request field of a validation error's loc, e.g. ("body", "updates", 3, "flag_value")
+    becomes ``updates[3].flag_value``. A loc that is only the request part (or a JSON error position)
+    names the part itself, e.g. ``body``."""
+    parts = list(loc)
+    if parts and parts[0] in _REQUEST_PARTS:
+        if len(parts) == 1 or not isinstance(parts[1], str):
+            return str(parts[0])
+        parts = parts[1:]
+
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif path:
+            path += f".{part}"
+        else:
+            path = str(part)
+    return path
+
+
+def validation_message(error: Mapping[str, Any]) -> tuple[str, str]:
+    """Return the field and a message saying how to fix it, for one pydantic or Powertools validation error.
+
+    The message never echoes more of the input than the field name, so a large invalid body does not
+    come back in the response.
+    """
+    loc = tuple(error.get("loc", ()))
+    kind = error.get("type", "")
+    context = error.get("ctx") or {}
+    field = field_path(loc)
+    in_query = bool(loc) and loc[0] == "query"
+
+    if kind == "json_invalid":
+        return "body", f"body is not valid JSON ({context.get('error', 'decode error')}); send a JSON object."
+    if kind == "missing" and field == "body":
+        return field, "body is missing; send a JSON object."
+    if kind == "missing" and in_query:
+        return field, f"query parameter {field} is missing; add {field}=... to the query string."
+    if kind == "missing":
+        return field, f"{field} is missing; add it to the request body."
+    if kind == "extra_forbidden":
+        return field, f"unknown field {field!r}; remove it from the request body."
+    if kind == "value_error":
+        reason = str(error.get("msg", "")).removeprefix("Value error, ")
+        leaf = str(loc[-1]) if loc else field
+        return field, reason if field == leaf else f"{field}: {reason}"
+    if kind in ("too_short", "too_long") and "actual_length" in context:
+        bounds = f"at least {context['min_length']}" if kind == "too_short" else f"at most {context['max_length']}"
+        return field, f"{field} has {context['actual_length']} items; send {bounds}."
+    if kind in ("model_attributes_type", "dict_type"):
+        return field, f"{field} must be a JSON object."
+    return field, f"{field} is invalid: {error.get('msg', kind)}."
+
+
+def register_error_handlers(app: APIGatewayHttpResolver, verify_access: Callable[[], None] | None = None) -> None:
+    """Register the domain error handlers and the 404/405 handler on ``app``.
+
+    ``verify_access`` raises UnauthorizedError or AccountForbiddenError for a caller without access to the
+    request's account; it runs before a validation error is reported.
+    """
 
     @app.exception_handler(InvalidInputError)
     def handle_invalid_input(error: InvalidInputError) -> Response:
         logger.info("request rejected", field=error.field, reason=error.message)
         return error_response(400, "invalid_request", error.message, field=error.field)
+
+    @app.exception_handler(RequestValidationError)
+    def handle_request_validation(error: RequestValidationError) -> Response:
+        # Powertools validates typed parameters before any middleware runs, so the access check runs
+        # here first: a caller without access gets 401 or 403 whatever the request contains.
+        if verify_access is not None:
+            try:
+                verify_access()
+            except UnauthorizedError as denial:
+                return handle_unauthorized(denial)
+            except AccountForbiddenError as denial:
+                return handle_account_forbidden(denial)
+
+        # Powertools reads a form-encoded body as form fields, which would be reported as missing fields.
+        first_error = error.errors()[0]
+        content_type = app.current_event.headers.get("content-type", "")
+        in_body = tuple(first_error.get("loc", ()))[:1] == ("body",)
+        if in_body and content_type and not content_type.startswith("application/json"):
+            return unsupported_content_type(content_type)
+
+        field, message = validation_message(first_error)
+        logger.info("request rejected", field=field, reason=message)
+        return error_response(400, "invalid_request", message, field=field)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def handle_unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
+        return unsupported_content_type(app.current_event.headers.get("content-type", ""))
+
+    def unsupported_content_type(content_type: str) -> Response:
+        message = (
+            f"content type {content_type!r} is not supported; send the body as JSON with "
+            "the header Content-Type: application/json."
+        )
+        logger.info("request rejected", reason=message)
+        return error_response(415, "unsupported_media_type", message)
 
     @app.exception_handler(PayloadTooLargeError)
     def handle_payload_too_large(error: PayloadTooLargeError) -> Response:
@@ -101,6 +209,27 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(StaleFlagValueError)
     def handle_stale_flag_value(error: StaleFlagValueError) -> Response:
         return error_response(409, "stale_flag_value", error.message, flag=error.stored.to_response())
+
+    @app.exception_handler(StaleBatchError)
+    def handle_stale_batch(error: StaleBatchError) -> Response:
+        stale = [
+            {
+                "index": item.index,
+                "entity_id": item.update.entity_id,
+                "flag_name": item.update.flag_name.value,
+                "requested_value": item.update.flag_value.value,
+                "stored_value": item.stored.flag_value.value,
+                "flag": item.stored.to_response(),
+            }
+            for item in error.stale
+        ]
+        logger.info("atomic batch rejected", stale_indexes=[item.index for item in error.stale])
+        return error_response(409, "stale_flag_values", error.message, stale=stale)
+
+    @app.exception_handler(TransactionConflictError)
+    def handle_transaction_conflict(error: TransactionConflictError) -> Response:
+        logger.warning("atomic batch cancelled", reasons=error.reasons)
+        return error_response(409, "transaction_conflict", error.message)
 
     @app.not_found
     def handle_unmatched(_: Exception) -> Response:

@@ -6,28 +6,54 @@ import base64
 import binascii
 import json
 from typing import Any
-from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from account_access import enforce_account_access
+import batch_routes
+import fleet_routes
+from account_access import enforce_account_access, verify_account_access
 from api_errors import PayloadTooLargeError, register_error_handlers
+from api_http import json_response, path_flag_name, path_id
+from api_models import (
+    PUT_FLAG_REQUEST_BODY,
+    ErrorResponse,
+    FlagListResponse,
+    FlagWriteResponse,
+    HistoryResponse,
+    StaleFlagResponse,
+    json_content,
+)
 from status_flags.errors import FlagNotFoundError, InvalidInputError, StaleFlagValueError
 from status_flags.history import HistoryRepository
-from status_flags.keys import validate_id
-from status_flags.models import FlagName, parse_flag_name, parse_flag_value
+from status_flags.models import StatusFlag, parse_flag_value
 from status_flags.repository import AdvanceOutcome, FlagRepository
 from status_flags.settings import Settings, dynamodb_client
+from swagger_page import swagger_page
 
 MAX_BODY_BYTES = 16 * 1024
 
+OPENAPI_INFO: dict[str, Any] = {
+    "title": "Status flags API",
+    "version": "1.0.0",
+    "description": (
+        "Records how far each workflow step of an ML platform entity has got. Flag values only move "
+        "forward: 0 Not_Started, 1 Enqueued, 2 In_Progress, 3 Finished, 4 Error."
+    ),
+    # Every documented route takes a JWT access token; Swagger UI's Authorize button sends one.
+    "security_schemes": {"accessToken": HTTPBearer(bearerFormat="JWT")},
+    "security": [{"accessToken": []}],
+}
+
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayHttpResolver()
+# enable_validation: routes with typed parameters and pydantic bodies are validated, and the
+# OpenAPI document is generated from them. api_errors turns validation errors into 400s.
+app = APIGatewayHttpResolver(enable_validation=True)
 
 settings = Settings.from_environment()
 flags = FlagRepository(dynamodb_client(), settings.flags_table_name)
@@ -39,25 +65,6 @@ _WRITE_METRICS = {
     AdvanceOutcome.UNCHANGED: "FlagWritesUnchanged",
     AdvanceOutcome.STALE: "FlagWritesStale",
 }
-
-
-def path_id(raw: str, field: str) -> str:
-    """Decode a percent-encoded account or entity id from the path and validate it."""
-    return validate_id(decode_path_segment(raw, field), field)
-
-
-def decode_path_segment(raw: str, field: str) -> str:
-    """Percent-decode one path segment; invalid UTF-8 is a client error, not a 5xx."""
-    try:
-        return unquote(raw, errors="strict")
-    except UnicodeDecodeError:
-        raise InvalidInputError(
-            field, f"{field} is not valid UTF-8 after percent-decoding; percent-encode the id's UTF-8 bytes."
-        ) from None
-
-
-def path_flag_name(raw: str) -> FlagName:
-    return parse_flag_name(decode_path_segment(raw, "flag_name"))
 
 
 def body_bytes() -> bytes:
@@ -100,12 +107,22 @@ def json_body() -> dict[str, Any]:
     return body
 
 
-def json_response(status_code: int, body: dict[str, Any]) -> Response:
-    return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
-
-
-@app.put("/accounts/<account_id>/entities/<entity_id>/flags/<flag_name>")
-def put_flag(account_id: str, entity_id: str, flag_name: str) -> Response:
+# Routes that build their own Response have no return annotation: with enable_validation,
+# Powertools reads a return annotation as the response model, and a bare Response is not one.
+@app.put(
+    "/accounts/<account_id>/entities/<entity_id>/flags/<flag_name>",
+    summary="Advance one flag",
+    description="Sets the flag's value if that moves it forward; a lower value is a 409 and changes nothing.",
+    tags=["flags"],
+    openapi_extensions=PUT_FLAG_REQUEST_BODY,
+    responses={
+        200: json_content(FlagWriteResponse, "The flag advanced, or already had the value (outcome unchanged)."),
+        201: json_content(FlagWriteResponse, "The flag was created."),
+        400: json_content(ErrorResponse, "Invalid path or body; field names the part to fix."),
+        409: json_content(StaleFlagResponse, "The stored value is higher; nothing was written."),
+    },
+)
+def put_flag(account_id: str, entity_id: str, flag_name: str):
     account = path_id(account_id, "account_id")
     entity = path_id(entity_id, "entity_id")
     name = path_flag_name(flag_name)
@@ -140,8 +157,17 @@ def put_flag(account_id: str, entity_id: str, flag_name: str) -> Response:
     return json_response(201 if result.outcome is AdvanceOutcome.CREATED else 200, body)
 
 
-@app.get("/accounts/<account_id>/entities/<entity_id>/flags/<flag_name>")
-def get_flag(account_id: str, entity_id: str, flag_name: str) -> Response:
+@app.get(
+    "/accounts/<account_id>/entities/<entity_id>/flags/<flag_name>",
+    summary="Read one flag",
+    tags=["flags"],
+    responses={
+        200: json_content(StatusFlag, "The flag."),
+        400: json_content(ErrorResponse, "Invalid path; field names the part to fix."),
+        404: json_content(ErrorResponse, "The flag has never been set."),
+    },
+)
+def get_flag(account_id: str, entity_id: str, flag_name: str):
     account = path_id(account_id, "account_id")
     entity = path_id(entity_id, "entity_id")
     name = path_flag_name(flag_name)
@@ -152,8 +178,16 @@ def get_flag(account_id: str, entity_id: str, flag_name: str) -> Response:
     return json_response(200, flag.to_response())
 
 
-@app.get("/accounts/<account_id>/entities/<entity_id>/flags")
-def list_flags(account_id: str, entity_id: str) -> Response:
+@app.get(
+    "/accounts/<account_id>/entities/<entity_id>/flags",
+    summary="Read an entity's flags",
+    tags=["flags"],
+    responses={
+        200: json_content(FlagListResponse, "The entity's flags; empty when none is set."),
+        400: json_content(ErrorResponse, "Invalid path; field names the part to fix."),
+    },
+)
+def list_flags(account_id: str, entity_id: str):
     account = path_id(account_id, "account_id")
     entity = path_id(entity_id, "entity_id")
 
@@ -161,8 +195,16 @@ def list_flags(account_id: str, entity_id: str) -> Response:
     return json_response(200, {"items": items})
 
 
-@app.get("/accounts/<account_id>/entities/<entity_id>/history")
-def get_history(account_id: str, entity_id: str) -> Response:
+@app.get(
+    "/accounts/<account_id>/entities/<entity_id>/history",
+    summary="Read an entity's transitions",
+    tags=["history"],
+    responses={
+        200: json_content(HistoryResponse, "The entity's accepted transitions, oldest first."),
+        400: json_content(ErrorResponse, "Invalid path; field names the part to fix."),
+    },
+)
+def get_history(account_id: str, entity_id: str):
     account = path_id(account_id, "account_id")
     entity = path_id(entity_id, "entity_id")
 
@@ -170,7 +212,38 @@ def get_history(account_id: str, entity_id: str) -> Response:
     return json_response(200, {"items": items})
 
 
-register_error_handlers(app)
+@app.get("/openapi.json", include_in_schema=False)
+def get_openapi_document():
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
+
+
+@app.get("/swagger", include_in_schema=False)
+def get_swagger_page():
+    query = app.current_event.query_string_parameters or {}
+    if query.get("format") == "json":
+        return get_openapi_document()
+    return Response(status_code=200, content_type="text/html", body=swagger_page(openapi_document()))
+
+
+def openapi_document() -> str:
+    """Return the API's OpenAPI document as JSON, generated from the routes and their models.
+
+    Powertools documents a 422 response on every validated route, but api_errors returns a 400 for every
+    validation error, so the 422 responses and their schemas are removed.
+    """
+    document = json.loads(app.get_openapi_json_schema(**OPENAPI_INFO))
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            operation["responses"].pop("422", None)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+app.include_router(batch_routes.router)
+app.include_router(fleet_routes.router)
+register_error_handlers(app, verify_access=lambda: verify_account_access(app, path_id))
 # A resolver-wide middleware runs for every route, present and future, and for unmatched requests.
 app.use(middlewares=[enforce_account_access(path_id)])
 

@@ -39,11 +39,15 @@ PARAMETER_VALUES = {"flag_name": "Model_Function_Run"}
 
 
 def template_routes() -> list[tuple[str, str, str]]:
-    """Return (event id, method, path) of every HttpApi route of the API function, except $default."""
+    """Return (event id, method, path) of every HttpApi route of the API function that requires a token.
+
+    $default and the public documentation routes (Authorizer NONE) are left out.
+    """
     routes = []
     for event_id, event in API_EVENTS.items():
         properties = event["Properties"]
-        if event["Type"] == "HttpApi" and "Path" in properties:
+        public = properties.get("Auth", {}).get("Authorizer") == "NONE"
+        if event["Type"] == "HttpApi" and "Path" in properties and not public:
             routes.append((event_id, properties["Method"].upper(), properties["Path"]))
     return routes
 

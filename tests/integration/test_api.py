@@ -96,6 +96,7 @@ def test_put_flag_created(invoke_api: ApiInvoker, clock: None, dynamodb: Any, ta
             "flag_value": {"N": "1"},
             "update_time": {"S": T0_TEXT},
             "version": {"N": "1"},
+            "fleet_pk": {"S": "acct-1#Model_Function_Run#1"},
         }
     ]
 

@@ -66,6 +66,7 @@ def test_advance_creates_flag(flag_repository: FlagRepository, dynamodb: Any, ta
         "flag_value": {"N": "1"},
         "update_time": {"S": "2026-01-31T12:00:00.000000+00:00"},
         "version": {"N": "1"},
+        "fleet_pk": {"S": "acct-1#Model_Function_Run#1"},
     }
 
 
@@ -96,6 +97,7 @@ def test_advance_advances_flag(flag_repository: FlagRepository, dynamodb: Any, t
         "flag_value": {"N": "3"},
         "update_time": {"S": "2026-01-31T12:00:01.000000+00:00"},
         "version": {"N": "2"},
+        "fleet_pk": {"S": "acct-1#Model_Function_Run#3"},
     }
 
 

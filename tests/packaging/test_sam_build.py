@@ -195,6 +195,8 @@ def test_built_handler_imports_alone(build_dir: Path, template: dict[str, Any], 
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "FLAGS_TABLE_NAME": "packaging-flags",
         "HISTORY_TABLE_NAME": "packaging-history",
+        # The API function requires its cursor signing key at start, as template.yaml passes it.
+        "CURSOR_SIGNING_KEY": "packaging-cursor-signing-key-of-32-bytes",
         "EVENT_BUS_NAME": "packaging-flag-events",
         "POWERTOOLS_SERVICE_NAME": "status-flags",
         "POWERTOOLS_METRICS_NAMESPACE": "StatusFlags",

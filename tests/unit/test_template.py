@@ -109,5 +109,10 @@ def test_template_api_routes(template: dict[str, Any]) -> None:
         ("GET", "/accounts/{account_id}/entities/{entity_id}/flags/{flag_name}"),
         ("GET", "/accounts/{account_id}/entities/{entity_id}/flags"),
         ("GET", "/accounts/{account_id}/entities/{entity_id}/history"),
+        ("POST", "/accounts/{account_id}/flags/batch"),
+        ("POST", "/accounts/{account_id}/flags/lookup"),
+        ("GET", "/accounts/{account_id}/flags"),
+        ("GET", "/openapi.json"),
+        ("GET", "/swagger"),
         (None, None),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 from status_flags.errors import InvalidInputError
-from status_flags.models import FlagName
+from status_flags.models import FlagName, FlagValue
 
 MAX_ID_LENGTH = 128
 ID_RULE = (
@@ -44,3 +44,8 @@ def entity_key(account_id: str, entity_id: str) -> str:
 def flag_key(account_id: str, entity_id: str, flag_name: FlagName) -> dict[str, dict[str, str]]:
     """DynamoDB key of one flag item."""
     return {"pk": {"S": entity_key(account_id, entity_id)}, "sk": {"S": flag_name.value}}
+
+
+def fleet_key(account_id: str, flag_name: FlagName, flag_value: FlagValue) -> str:
+    """Partition key of the fleet index: every flag of one account with one name and value."""
+    return KEY_SEPARATOR.join((escape_id(account_id), flag_name.value, str(flag_value.value)))

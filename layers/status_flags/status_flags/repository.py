@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from status_flags.keys import entity_key, flag_key
+from status_flags.errors import StaleBatchError, StaleUpdate, TransactionConflictError
+from status_flags.keys import entity_key, flag_key, fleet_key
 from status_flags.models import FlagName, FlagValue, StatusFlag, format_time, parse_time, utc_now
 
 if TYPE_CHECKING:
@@ -24,7 +26,10 @@ _ADVANCE_UPDATE = (
     "SET #account_id = :account_id, #entity_id = :entity_id, #flag_name = :flag_name, "
     "#flag_value = :flag_value, #update_time = :update_time, "
     "#id = if_not_exists(#id, :new_id), "
-    "#version = if_not_exists(#version, :zero) + :one"
+    "#version = if_not_exists(#version, :zero) + :one, "
+    # The fleet index's partition key follows the value, so the index always lists the flag
+    # under the value it has now.
+    "#fleet_pk = :fleet_pk"
 )
 
 # The forward-only rule, checked by DynamoDB in the same request that writes:
@@ -47,7 +52,26 @@ _ADVANCE_NAMES = {
     "#update_time": "update_time",
     "#id": "id",
     "#version": "version",
+    "#fleet_pk": "fleet_pk",
 }
+
+# Attributes that every flag item has; fleet_pk is left out because it only serves the index.
+_FLAG_ATTRIBUTES = ("pk", "account_id", "entity_id", "flag_name", "flag_value", "update_time", "id", "version")
+
+# Parts of an UpdateItem request that a TransactWriteItems Update entry takes unchanged.
+_TRANSACT_UPDATE_PARTS = (
+    "TableName",
+    "Key",
+    "UpdateExpression",
+    "ConditionExpression",
+    "ExpressionAttributeNames",
+    "ExpressionAttributeValues",
+    "ReturnValuesOnConditionCheckFailure",
+)
+
+# An all-or-none batch resends its transaction without the updates found unchanged, and
+# a racing writer can make another update unchanged in between, so this bounds the rounds.
+MAX_TRANSACTION_ROUNDS = 3
 
 
 class AdvanceOutcome(StrEnum):
@@ -57,6 +81,28 @@ class AdvanceOutcome(StrEnum):
     ADVANCED = "advanced"
     UNCHANGED = "unchanged"
     STALE = "stale"
+    # Written by a transaction: TransactWriteItems returns no attributes on success, so
+    # whether the flag was created or advanced, its id and its version are unknown.
+    ACCEPTED = "accepted"
+
+
+@dataclass(frozen=True)
+class FlagUpdate:
+    """One requested write of a batch."""
+
+    entity_id: str
+    flag_name: FlagName
+    flag_value: FlagValue
+
+
+@dataclass(frozen=True)
+class TransactionItemResult:
+    """Outcome of one update of an all-or-none batch: ACCEPTED, or UNCHANGED with the stored flag."""
+
+    update: FlagUpdate
+    outcome: AdvanceOutcome
+    update_time: datetime
+    stored: StatusFlag | None
 
 
 @dataclass(frozen=True)
@@ -88,7 +134,7 @@ def flag_from_item(item: Item) -> StatusFlag:
 
 def is_complete_flag_item(item: Item) -> bool:
     """True when the item has every attribute of a flag, as a stream image must to be recorded."""
-    return all(name in item for name in _ADVANCE_NAMES.values())
+    return all(name in item for name in _FLAG_ATTRIBUTES)
 
 
 class FlagRepository:
@@ -144,6 +190,99 @@ class FlagRepository:
         )
         return AdvanceResult(AdvanceOutcome.ADVANCED, advanced, previous.flag_value)
 
+    def advance_all_or_none(
+        self,
+        account_id: str,
+        updates: Sequence[FlagUpdate],
+        now: datetime | None = None,
+    ) -> list[TransactionItemResult]:
+        """Apply every update in one TransactWriteItems, or none of them.
+
+        Each Update entry carries the same condition and update expressions as ``advance``. When no
+        stored value equals its requested one, this is exactly one DynamoDB request.
+
+        An update whose stored value equals the requested one (a retried batch) fails its condition
+        and cancels the transaction. Such updates are already done, so they are reported UNCHANGED
+        and the transaction is sent again without them: a retried batch succeeds and writes nothing
+        twice. This costs one more request per round that finds unchanged updates.
+
+        Raises StaleBatchError naming every update whose stored value is higher, read from the
+        cancellation reasons (no extra read); nothing is written then. Raises TransactionConflictError
+        when DynamoDB cancels for another reason (e.g. a concurrent transaction on the same item) or
+        after MAX_TRANSACTION_ROUNDS rounds.
+        """
+        update_time = format_time(now or utc_now())
+        results: dict[int, TransactionItemResult] = {}
+        pending = list(range(len(updates)))
+
+        for _ in range(MAX_TRANSACTION_ROUNDS):
+            if not pending:
+                break
+
+            transact_items = []
+            for index in pending:
+                update = updates[index]
+                request = self._advance_request(
+                    account_id, update.entity_id, update.flag_name, update.flag_value, update_time, str(uuid.uuid4())
+                )
+                transact_items.append({"Update": {part: request[part] for part in _TRANSACT_UPDATE_PARTS}})
+
+            try:
+                self._client.transact_write_items(TransactItems=transact_items)
+            except self._client.exceptions.TransactionCanceledException as error:
+                reasons = error.response.get("CancellationReasons", [])
+                pending = self._drop_unchanged(updates, pending, reasons, results)
+                continue
+
+            for index in pending:
+                results[index] = TransactionItemResult(
+                    updates[index], AdvanceOutcome.ACCEPTED, parse_time(update_time), None
+                )
+            pending = []
+
+        if pending:
+            raise TransactionConflictError([f"still cancelled after {MAX_TRANSACTION_ROUNDS} rounds"])
+        return [results[index] for index in range(len(updates))]
+
+    @staticmethod
+    def _drop_unchanged(
+        updates: Sequence[FlagUpdate],
+        pending: list[int],
+        reasons: list[dict[str, Any]],
+        results: dict[int, TransactionItemResult],
+    ) -> list[int]:
+        """Record the unchanged updates of a cancelled transaction; return the updates still to write.
+
+        ``reasons`` has one entry per transaction item, in the order of ``pending``.
+        """
+        stale: list[StaleUpdate] = []
+        unchanged: dict[int, StatusFlag] = {}
+        other_codes: list[str] = []
+
+        for index, reason in zip(pending, reasons, strict=True):
+            code = reason.get("Code", "None")
+            if code == "None":
+                continue
+            stored_item = reason.get("Item")
+            if code != "ConditionalCheckFailed" or not stored_item:
+                other_codes.append(code)
+                continue
+
+            stored = flag_from_item(stored_item)
+            if stored.flag_value == updates[index].flag_value:
+                unchanged[index] = stored
+            else:
+                stale.append(StaleUpdate(index, updates[index], stored))
+
+        if stale:
+            raise StaleBatchError(stale, total=len(updates))
+        if other_codes or not unchanged:
+            raise TransactionConflictError(other_codes or ["no cancellation reason"])
+
+        for index, stored in unchanged.items():
+            results[index] = TransactionItemResult(updates[index], AdvanceOutcome.UNCHANGED, stored.update_time, stored)
+        return [index for index in pending if index not in unchanged]
+
     def get(self, account_id: str, entity_id: str, flag_name: FlagName) -> StatusFlag | None:
         """Return one flag, or None if it has never been set. One strongly consistent GetItem."""
         response = self._client.get_item(
@@ -191,6 +330,7 @@ class FlagRepository:
                 ":flag_name": {"S": flag_name.value},
                 ":flag_value": {"N": str(flag_value.value)},
                 ":update_time": {"S": update_time},
+                ":fleet_pk": {"S": fleet_key(account_id, flag_name, flag_value)},
                 ":new_id": {"S": new_id},
                 ":zero": {"N": "0"},
                 ":one": {"N": "1"},
