@@ -8,20 +8,20 @@ SCOPES ?= flags/read flags/write
 TTL ?= 3600
 STATE_DIR ?= .local-stack
 
-.PHONY: run test lint bench clean openapi
+.PHONY: run test lint bench clean openapi lock
 
-$(VENV)/.installed: requirements-dev.txt layers/status_flags/requirements.txt
+$(VENV)/.installed: requirements-dev.txt constraints-dev.txt layers/status_flags/requirements.txt
 	@test -n "$(PYTHON)" || { echo "python3.13 not found; set PYTHON=/path/to/python3.13" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt -c constraints-dev.txt
 	touch $@
 
-$(SAM_VENV)/.installed: requirements-sam.txt
+$(SAM_VENV)/.installed: requirements-sam.txt constraints-sam.txt
 	@test -n "$(PYTHON)" || { echo "python3.13 not found; set PYTHON=/path/to/python3.13" >&2; exit 1; }
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
-	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt
+	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt -c constraints-sam.txt
 	touch $@
 
 run: $(VENV)/.installed
@@ -48,3 +48,10 @@ clean:
 
 bench: $(VENV)/.installed
 	PYTHONPATH=layers/status_flags:functions/api:. $(VENV)/bin/python benchmarks/bench_advance.py
+
+# Record the exact versions now installed, after a change to a requirements file has been tested.
+lock: $(VENV)/.installed $(SAM_VENV)/.installed
+	{ echo "# Exact versions of every package in .venv, direct and transitive. Regenerate with: make lock"; \
+	  $(VENV)/bin/pip freeze --exclude-editable; } > constraints-dev.txt
+	{ echo "# Exact versions of every package in .venv-sam, direct and transitive. Regenerate with: make lock"; \
+	  $(SAM_VENV)/bin/pip freeze --exclude-editable; } > constraints-sam.txt
