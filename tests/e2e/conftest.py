@@ -10,7 +10,8 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -29,6 +30,8 @@ READY_PREFIX = "local stack ready: "
 # Upper bounds, not expectations: starting spawns worker processes that import boto3 and Powertools.
 START_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 60
+# Seconds a test waits for the stream poller to show a write in history or events.
+STREAM_DEADLINE_SECONDS = 60.0
 REGION = "us-east-1"
 # Scopes of the token a request carries unless the test gives its own: every route accepts one of them.
 DEFAULT_SCOPES = ("flags/read", "flags/write")
@@ -131,6 +134,18 @@ class RunningStack:
             aws_secret_access_key="testing",
             aws_session_token="testing",
         )
+
+    def wait_for(self, condition: Callable[[], Any], timeout_seconds: float = STREAM_DEADLINE_SECONDS) -> Any:
+        """Call ``condition`` until it returns a truthy value or the deadline passes; return its last value.
+
+        The deadline bounds the wait for the stream poller, which runs about a second behind the writes.
+        """
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            value = condition()
+            if value or time.monotonic() >= deadline:
+                return value
+            time.sleep(0.2)
 
     def output_lines_containing(self, text: str) -> list[str]:
         return [line for line in list(self.output) if text in line]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -15,7 +13,6 @@ pytestmark = pytest.mark.e2e
 
 COMMITTED_OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 # Upper bound for the stream poller to record a write as history. Tests poll until then; none asserts a duration.
-HISTORY_DEADLINE_SECONDS = 60.0
 
 
 def new_account() -> str:
@@ -25,16 +22,6 @@ def new_account() -> str:
 
 def account_path(account_id: str, suffix: str) -> str:
     return f"/accounts/{quote(account_id, safe='')}/{suffix}"
-
-
-def wait_for(condition: Callable[[], Any], timeout_seconds: float = HISTORY_DEADLINE_SECONDS) -> Any:
-    """Call ``condition`` until it returns a truthy value or the deadline passes; return its last value."""
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        value = condition()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(0.2)
 
 
 def update(entity_id: str, flag_value: Any, flag_name: str = "Model_Function_Run") -> dict[str, Any]:
@@ -65,7 +52,7 @@ def test_batch_then_lookup_and_history(local_stack: Any) -> None:
         reply = local_stack.request("GET", account_path(account, "entities/m1/history"))
         return reply.json()["items"] if len(reply.json()["items"]) == 2 else []
 
-    history = wait_for(m1_history)
+    history = local_stack.wait_for(m1_history)
     assert [(item["previous_value"], item["flag_value"]) for item in history] == [(None, 1), (1, 3)]
 
 
@@ -98,7 +85,7 @@ def test_batch_atomic_all_or_none(local_stack: Any) -> None:
     def new_history() -> list[Any]:
         return local_stack.request("GET", account_path(account, "entities/new/history")).json()["items"]
 
-    history = wait_for(new_history)
+    history = local_stack.wait_for(new_history)
     assert [(item["version"], item["flag_value"]) for item in history] == [(1, 1)]
 
 

@@ -8,10 +8,8 @@ import random
 import re
 import socket
 import threading
-import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -27,7 +25,6 @@ FLAGS_TABLE = "local-FlagsTable"
 HISTORY_TABLE = "local-HistoryTable"
 PUT_ROUTE = "PUT /accounts/{account_id}/entities/{entity_id}/flags/{flag_name}"
 # Upper bound for the stream poller to record a write as history. Tests poll until then; none asserts a duration.
-HISTORY_DEADLINE_SECONDS = 60.0
 FLAG_KEYS = {"id", "account_id", "entity_id", "update_time", "flag_name", "flag_value", "version"}
 
 
@@ -43,16 +40,6 @@ def flags_path(account_id: str, entity_id: str, flag_name: str | None = None) ->
 
 def history_path(account_id: str, entity_id: str) -> str:
     return f"/accounts/{quote(account_id, safe='')}/entities/{quote(entity_id, safe='')}/history"
-
-
-def wait_for(condition: Callable[[], Any], timeout_seconds: float = HISTORY_DEADLINE_SECONDS) -> Any:
-    """Call ``condition`` until it returns a truthy value or the deadline passes; return its last value."""
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        value = condition()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(0.2)
 
 
 def stored_items(local_stack: Any, table: str, account_id: str, entity_id: str) -> list[dict[str, Any]]:
@@ -103,7 +90,7 @@ def test_put_flag_create_advance_duplicate_stale(local_stack: Any) -> None:
     assert advanced_body["outcome"] == "advanced"
     assert advanced_body["previous_value"] == 1
 
-    history = wait_for(lambda: len(history_items(local_stack, account, entity)) == 2)
+    history = local_stack.wait_for(lambda: len(history_items(local_stack, account, entity)) == 2)
     assert history
 
     duplicate = local_stack.request("PUT", path, {"flag_value": 2})
@@ -127,7 +114,7 @@ def test_put_flag_create_advance_duplicate_stale(local_stack: Any) -> None:
     # The unchanged and stale writes add no history; give the poller time to show any it would add.
     latest = local_stack.request("PUT", flags_path(account, entity, "Logo_S3_Storage"), {"flag_value": 3})
     assert latest.status == 201
-    assert wait_for(lambda: len(history_items(local_stack, account, entity)) == 3)
+    assert local_stack.wait_for(lambda: len(history_items(local_stack, account, entity)) == 3)
     history = history_items(local_stack, account, entity)
     model_history = [item for item in history if item["flag_name"] == "Model_Function_Run"]
     assert [(item["version"], item["flag_value"]) for item in model_history] == [(1, 1), (2, 2)]
@@ -224,7 +211,7 @@ def test_ids_round_trip_exactly(local_stack: Any, account_id: str, entity_id: st
     assert item["account_id"] == {"S": account_id}
     assert item["entity_id"] == {"S": entity_id}
 
-    history = wait_for(lambda: history_items(local_stack, account_id, entity_id))
+    history = local_stack.wait_for(lambda: history_items(local_stack, account_id, entity_id))
     assert [(item["account_id"], item["entity_id"]) for item in history] == [(account_id, entity_id)]
 
 
@@ -373,7 +360,9 @@ def test_history_rises_with_versions(local_stack: Any) -> None:
     for value in (0, 1, 1, 3, 2, 4):
         assert local_stack.request("PUT", path, {"flag_value": value}).status in (200, 201, 409)
 
-    history = wait_for(lambda: [item for item in history_items(local_stack, account, entity) if item["version"] == 4])
+    history = local_stack.wait_for(
+        lambda: [item for item in history_items(local_stack, account, entity) if item["version"] == 4]
+    )
     assert history
 
     items = history_items(local_stack, account, entity)
@@ -441,7 +430,7 @@ def test_racing_writers_keep_values_forward(local_stack: Any) -> None:
         )
         return items if complete and set(versions) == set(flag_names) else None
 
-    history = wait_for(history_complete)
+    history = local_stack.wait_for(history_complete)
     assert history is not None
     for name in flag_names:
         flag_history = sorted((item for item in history if item["flag_name"] == name), key=lambda i: i["version"])
@@ -458,11 +447,13 @@ def test_stack_logs_one_line_per_invocation(local_stack: Any) -> None:
 
     assert reply.status == 201
     request_id = reply.headers["apigw-requestid"]
-    lines = wait_for(lambda: local_stack.output_lines_containing(f"request_id={request_id}"), timeout_seconds=10)
+    lines = local_stack.wait_for(
+        lambda: local_stack.output_lines_containing(f"request_id={request_id}"), timeout_seconds=10
+    )
     assert len(lines) == 1
     assert re.search(rf"invocation route={re.escape(PUT_ROUTE)} status=201 duration_ms=\d+\.\d ", lines[0])
 
-    wait_for(lambda: history_items(local_stack, account, entity))
+    local_stack.wait_for(lambda: history_items(local_stack, account, entity))
     batch_lines = local_stack.output_lines_containing("stream batch records=")
     assert batch_lines
     assert all(re.search(r"stream batch records=\d+ failures=\d+ duration_ms=\d+\.\d", line) for line in batch_lines)

@@ -353,7 +353,7 @@ ENTITY_RULE = (
             {"updates": [update("a", 1), update("b", 1), update("c", 1), update("d", "in_progress")]},
             invalid(
                 "updates[3].flag_value",
-                "updates[3].flag_value: flag_value \"in_progress\" is invalid. Give an integer or its exact name: "
+                'updates[3].flag_value: flag_value "in_progress" is invalid. Give an integer or its exact name: '
                 "0 (Not_Started), 1 (Enqueued), 2 (In_Progress), 3 (Finished), 4 (Error).",
             ),
         ),
