@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -28,6 +31,31 @@ class SerializedApplication:
         with self._lock:
             # Read the whole response inside the lock: a lazy body could still be touching the backend.
             return list(self._application(environ, start_response))
+
+
+class _TableBackupCopier:
+    """Stand-in for the copy module inside moto's DynamoDB models during one transaction.
+
+    moto 5.2.5 deep-copies a table once per transaction item, stream records included, before it
+    writes, so a 100-item transaction on a table of a few hundred flags ran past the function
+    timeout. This copies each table once, and shares the stream shard instead of copying it: the
+    rollback below restores the shard itself.
+    """
+
+    def __init__(self) -> None:
+        self._backups: dict[int, Table] = {}
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if not isinstance(value, Table):
+            return copy.deepcopy(value, memo)
+
+        if id(value) not in self._backups:
+            shared = {id(value.stream_shard): value.stream_shard} if value.stream_shard is not None else {}
+            self._backups[id(value)] = copy.deepcopy(value, shared)
+        return self._backups[id(value)]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
 
 
 def keep_streams_through_transaction_rollback() -> None:
@@ -52,6 +80,7 @@ def keep_streams_through_transaction_rollback() -> None:
             if table.stream_shard is not None
         }
         try:
+            dynamodb_models.copy = _TableBackupCopier()  # type: ignore[assignment]
             return original(self, *args, **kwargs)
         except Exception:
             for name, (shard, record_count) in shards.items():
@@ -61,6 +90,8 @@ def keep_streams_through_transaction_rollback() -> None:
                     shard.table = table
                     table.stream_shard = shard
             raise
+        finally:
+            dynamodb_models.copy = copy  # type: ignore[attr-defined]
 
     transact_write_items.keeps_streams = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
