@@ -52,9 +52,7 @@ def stream_records(client: Any, moto_server: MotoServer, table_name: str) -> lis
     return streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
 
 
-def test_moto_server_cancelled_transaction_rolls_back(
-    moto_server: MotoServer, server_tables: tuple[Any, str]
-) -> None:
+def test_moto_server_cancelled_transaction_rolls_back(moto_server: MotoServer, server_tables: tuple[Any, str]) -> None:
     client, table_name = server_tables
     client.transact_write_items(TransactItems=[update(table_name, "stored", 3)])
     records_before = stream_records(client, moto_server, table_name)
