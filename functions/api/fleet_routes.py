@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from api_http import path_id
 from api_models import ErrorResponse, FlagNameField, FleetPageResponse, json_content
 from status_flags.cursor import MAX_CURSOR_LENGTH, CursorSigner
+from status_flags.errors import InvalidInputError
 from status_flags.fleet import (
     DEFAULT_FLEET_LIMIT,
     MAX_FLEET_LIMIT,
@@ -26,6 +27,9 @@ from status_flags.settings import Settings, dynamodb_client
 
 logger = Logger(child=True)
 router = Router()
+
+# A misspelt filter must not widen the result, so any other parameter is a 400.
+FLEET_QUERY_PARAMETERS = frozenset({"flag_name", "flag_value", "updated_after", "updated_before", "limit", "cursor"})
 
 settings = Settings.from_environment()
 fleet = FleetRepository(dynamodb_client(), settings.flags_table_name)
@@ -73,6 +77,13 @@ def get_fleet(
     ] = None,
 ) -> FleetPageResponse:
     account = path_id(account_id, "account_id")
+    unknown = sorted(set(router.current_event.query_string_parameters or {}) - FLEET_QUERY_PARAMETERS)
+    if unknown:
+        accepted = ", ".join(sorted(FLEET_QUERY_PARAMETERS))
+        raise InvalidInputError(
+            unknown[0], f"unknown query parameter {unknown[0]!r}; the fleet query accepts only: {accepted}."
+        )
+
     query = FleetQuery(
         account_id=account,
         flag_name=flag_name,

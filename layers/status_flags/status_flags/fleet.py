@@ -38,7 +38,11 @@ def parse_query_time(raw: str, field: str) -> datetime:
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
-        raise InvalidInputError(field, f"{field} {raw!r} is not a valid time; give {TIME_FORMAT_HINT}.") from None
+        message = f"{field} {raw!r} is not a valid time; give {TIME_FORMAT_HINT}."
+        if " " in raw:
+            # A literal + in a query string decodes to a space, so a +02:00 offset arrives as " 02:00".
+            message += " In a URL, write the + of an offset as %2B."
+        raise InvalidInputError(field, message) from None
 
     if moment.tzinfo is None:
         raise InvalidInputError(field, f"{field} {raw!r} has no UTC offset; give {TIME_FORMAT_HINT}.")

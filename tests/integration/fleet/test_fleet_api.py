@@ -205,6 +205,22 @@ TIME_HINT = "an ISO 8601 time with a UTC offset, e.g. 2026-01-31T12:00:00Z or 20
                 "updated_after must be earlier than updated_before; swap the two times or drop one of them.",
             ),
         ),
+        (
+            {**STUCK, "updated_after": "2026-01-31T14:00:00 02:00"},
+            invalid(
+                "updated_after",
+                f"updated_after '2026-01-31T14:00:00 02:00' is not a valid time; give {TIME_HINT}. "
+                "In a URL, write the + of an offset as %2B.",
+            ),
+        ),
+        (
+            {**STUCK, "updated_afer": "2026-01-31T12:00:00Z"},
+            invalid(
+                "updated_afer",
+                "unknown query parameter 'updated_afer'; the fleet query accepts only: "
+                "cursor, flag_name, flag_value, limit, updated_after, updated_before.",
+            ),
+        ),
         ({**STUCK, "limit": "0"}, invalid("limit", "limit is invalid: Input should be greater than or equal to 1.")),
         ({**STUCK, "limit": "101"}, invalid("limit", "limit is invalid: Input should be less than or equal to 100.")),
         (
