@@ -53,11 +53,11 @@ def list_for_entities(
     FilterExpression would consume the same read capacity, and a BatchGetItem of entity and flag name
     keys would cost one request per 100 keys and one read unit per flag instead of per entity.
     """
-    wanted = set(flag_names) if flag_names else None
+    requested_names = set(flag_names) if flag_names else None
 
     def list_flags(entity_id: str) -> list[StatusFlag]:
         flags = repository.list_for_entity(account_id, entity_id)
-        return [flag for flag in flags if wanted is None or flag.flag_name in wanted]
+        return [flag for flag in flags if requested_names is None or flag.flag_name in requested_names]
 
     with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_REQUESTS, len(entity_ids))) as pool:
         return dict(zip(entity_ids, pool.map(list_flags, entity_ids), strict=True))
