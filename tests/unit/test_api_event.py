@@ -89,9 +89,7 @@ def test_http_api_routes_keep_auth_properties(template: dict[str, Any]) -> None:
     assert routes["PutFlag"].api_auth == api_auth
 
 
-def test_local_authorizer_requires_token_on_every_route_but_docs(
-    routes: list[Route], template: dict[str, Any], tmp_path: Path
-) -> None:
+def test_authorizer_every_route_but_docs(routes: list[Route], template: dict[str, Any], tmp_path: Path) -> None:
     authorizer = LocalAuthorizer(template, routes, tmp_path)
     token = mint_token(
         authorizer.signing_key,

@@ -127,7 +127,7 @@ def test_batch_independent_sends_one_update_item_per_update(
     assert sent_keys == sorted(f"acct-1#entity-{number}" for number in range(25))
 
 
-def test_batch_atomic_is_one_transaction_with_the_single_write_expressions(
+def test_batch_atomic_one_transaction(
     invoke: Any, dynamodb: Any, table_names: dict[str, str], dynamodb_requests: list[tuple[str, dict[str, Any]]]
 ) -> None:
     invoke("PUT", "/accounts/acct-1/entities/e1/flags/Model_Function_Run", {"flag_value": 1})
@@ -178,7 +178,7 @@ def test_batch_atomic_is_one_transaction_with_the_single_write_expressions(
     }
 
 
-def test_batch_atomic_stale_names_every_stale_update_and_writes_nothing(
+def test_batch_atomic_stale_writes_nothing(
     invoke: Any,
     flags: FlagRepository,
     dynamodb: Any,
@@ -236,7 +236,7 @@ def test_batch_atomic_stale_names_every_stale_update_and_writes_nothing(
     assert stored(dynamodb, table_names, "done") == done
 
 
-def test_batch_atomic_reports_unchanged_updates_and_writes_the_rest(
+def test_batch_atomic_unchanged_reported(
     invoke: Any,
     flags: FlagRepository,
     dynamodb: Any,
