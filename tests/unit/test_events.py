@@ -158,7 +158,8 @@ def test_template_flag_events_bus(template: dict[str, Any]) -> None:
 
 
 def test_template_publish_policy_least_privilege(template: dict[str, Any]) -> None:
-    statements = template["Resources"]["StreamFunction"]["Properties"]["Policies"][0]["Statement"]
+    role = template["Resources"]["StreamFunctionRole"]["Properties"]
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
     publish = [statement for statement in statements if any(a.startswith("events:") for a in statement["Action"])]
 
     assert publish == [
@@ -170,6 +171,7 @@ def test_template_publish_policy_least_privilege(template: dict[str, Any]) -> No
         }
     ]
     assert [statement["Sid"] for statement in statements] == [
+        "WriteLogs",
         "WriteHistory",
         "ReadFlagsStream",
         "ListStreams",

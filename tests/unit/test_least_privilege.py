@@ -1,4 +1,4 @@
-"""Least privilege: every function policy names exact actions on resources that the function is wired to."""
+"""Least privilege: every function's role grants exact actions on resources that the function is wired to."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ SERVICE_OF_RESOURCE_TYPE = {
     "AWS::SQS::Queue": "sqs",
     "AWS::SNS::Topic": "sns",
     "AWS::Events::EventBus": "events",
+    "AWS::Logs::LogGroup": "logs",
 }
 # Sub-resources of a table that a policy may name with a trailing wildcard: indexes and streams.
 TABLE_ARN_PATTERN = re.compile(
@@ -26,7 +27,8 @@ def wired_resources(template: dict[str, Any], function_id: str) -> set[tuple[str
     """Return the (logical id, attribute) pairs a function is wired to.
 
     ``Ref`` in an environment variable (the function's or the Globals') wires the resource's ARN, a
-    DynamoDB or SQS event wires the stream or queue ARN, and an on-failure destination wires that ARN.
+    DynamoDB or SQS event wires the stream or queue ARN, an on-failure destination wires that ARN, and
+    the LoggingConfig log group wires the log group's ARN.
     """
     resources = template["Resources"]
     properties = resources[function_id]["Properties"]
@@ -47,6 +49,10 @@ def wired_resources(template: dict[str, Any], function_id: str) -> set[tuple[str
         destination = event_properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         if isinstance(destination, dict) and "Fn::GetAtt" in destination:
             wired.add(tuple(destination["Fn::GetAtt"]))  # type: ignore[arg-type]
+
+    log_group = properties.get("LoggingConfig", {}).get("LogGroup")
+    if isinstance(log_group, dict) and log_group.get("Ref") in resources:
+        wired.add((log_group["Ref"], "Arn"))
     return wired
 
 
@@ -65,19 +71,43 @@ def resource_reference(resource: Any) -> tuple[str, str] | None:
     return None
 
 
-def policy_violations(template: dict[str, Any], function_id: str) -> list[str]:
-    """List every way the function's policies grant more than exact actions on the resources it is wired to."""
-    resources = template["Resources"]
-    policies = resources[function_id]["Properties"].get("Policies", [])
-    wired = wired_resources(template, function_id)
-    violations = []
+def role_of(template: dict[str, Any], function_id: str) -> tuple[str | None, list[str]]:
+    """Return the logical id of the function's explicit role, and the reasons it cannot be checked.
 
-    for policy in policies if isinstance(policies, list) else [policies]:
-        if not isinstance(policy, dict) or set(policy) != {"Statement"}:
+    Without ``Role``, SAM generates one and attaches managed policies (AWSLambdaBasicExecutionRole, and
+    AWSLambdaDynamoDBExecutionRole for a stream event) that reach every log group and stream.
+    """
+    resources = template["Resources"]
+    properties = resources[function_id]["Properties"]
+    role = properties.get("Role")
+    if not (isinstance(role, dict) and "Fn::GetAtt" in role and role["Fn::GetAtt"][1] == "Arn"):
+        return None, [f"{function_id}: no explicit Role, so SAM generates one with managed policies"]
+
+    role_id = role["Fn::GetAtt"][0]
+    problems = []
+    if "Policies" in properties:
+        problems.append(f"{function_id}: Policies beside an explicit Role are not applied; put them in {role_id}")
+    if resources[role_id]["Properties"].get("ManagedPolicyArns"):
+        problems.append(f"{function_id}: {role_id} attaches managed policies, which cannot be checked")
+    return role_id, problems
+
+
+def policy_violations(template: dict[str, Any], function_id: str) -> list[str]:
+    """List every way the function's role grants more than exact actions on the resources it is wired to."""
+    resources = template["Resources"]
+    role_id, violations = role_of(template, function_id)
+    if role_id is None:
+        return violations
+    policies = resources[role_id]["Properties"].get("Policies", [])
+    wired = wired_resources(template, function_id)
+
+    for policy in policies:
+        document = policy.get("PolicyDocument") if isinstance(policy, dict) else None
+        if not isinstance(document, dict) or not isinstance(document.get("Statement"), list):
             violations.append(f"{function_id}: {policy!r} is not an inline statement list, so it cannot be checked")
             continue
 
-        for statement in policy["Statement"]:
+        for statement in document["Statement"]:
             sid = statement.get("Sid", "<no Sid>")
             if statement.get("Effect") != "Allow":
                 continue
@@ -124,7 +154,8 @@ def functions_of(template: dict[str, Any]) -> list[str]:
 
 def with_statement(template: dict[str, Any], function_id: str, statement: dict[str, Any]) -> dict[str, Any]:
     changed = copy.deepcopy(template)
-    changed["Resources"][function_id]["Properties"]["Policies"].append({"Statement": [statement]})
+    role_id = changed["Resources"][function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    changed["Resources"][role_id]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(statement)
     return changed
 
 
@@ -137,7 +168,11 @@ def test_least_privilege_template_functions(template: dict[str, Any]) -> None:
 
 
 def test_least_privilege_api_function_wiring(template: dict[str, Any]) -> None:
-    assert wired_resources(template, "ApiFunction") == {("FlagsTable", "Arn"), ("HistoryTable", "Arn")}
+    assert wired_resources(template, "ApiFunction") == {
+        ("FlagsTable", "Arn"),
+        ("HistoryTable", "Arn"),
+        ("ApiFunctionLogGroup", "Arn"),
+    }
 
 
 def test_least_privilege_stream_function_wiring(template: dict[str, Any]) -> None:
@@ -147,6 +182,7 @@ def test_least_privilege_stream_function_wiring(template: dict[str, Any]) -> Non
         ("FlagsTable", "StreamArn"),
         ("StreamFailureQueue", "Arn"),
         ("FlagEventsBus", "Arn"),
+        ("StreamFunctionLogGroup", "Arn"),
     }
 
 
@@ -266,10 +302,30 @@ def test_least_privilege_flags_unwired_table(template: dict[str, Any]) -> None:
 
 def test_least_privilege_flags_managed_policy(template: dict[str, Any]) -> None:
     changed = copy.deepcopy(template)
-    changed["Resources"]["ApiFunction"]["Properties"]["Policies"].append("AmazonDynamoDBFullAccess")
+    changed["Resources"]["ApiFunctionRole"]["Properties"]["ManagedPolicyArns"] = [
+        "arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess"
+    ]
 
     assert policy_violations(changed, "ApiFunction") == [
-        "ApiFunction: 'AmazonDynamoDBFullAccess' is not an inline statement list, so it cannot be checked"
+        "ApiFunction: ApiFunctionRole attaches managed policies, which cannot be checked"
+    ]
+
+
+def test_least_privilege_flags_generated_role(template: dict[str, Any]) -> None:
+    changed = copy.deepcopy(template)
+    del changed["Resources"]["ApiFunction"]["Properties"]["Role"]
+
+    assert policy_violations(changed, "ApiFunction") == [
+        "ApiFunction: no explicit Role, so SAM generates one with managed policies"
+    ]
+
+
+def test_least_privilege_flags_function_policies(template: dict[str, Any]) -> None:
+    changed = copy.deepcopy(template)
+    changed["Resources"]["ApiFunction"]["Properties"]["Policies"] = ["AmazonDynamoDBFullAccess"]
+
+    assert policy_violations(changed, "ApiFunction") == [
+        "ApiFunction: Policies beside an explicit Role are not applied; put them in ApiFunctionRole"
     ]
 
 
