@@ -26,8 +26,8 @@ from local_stack.lambda_runtime import lambda_stream_record
 log = logging.getLogger("local_stack.stream")
 
 # Seconds between GetRecords calls on an idle shard. Lambda polls a shard about four times a second.
-# NOTE: moto 5.2.5 keeps every shard iterator it returns, so an idle stack's memory grows by one
-# iterator (a string of about 800 characters) per poll; an estimated 10 to 30 MB an hour.
+# NOTE: moto 5.2.5 keeps every shard iterator it returns, about 800 characters each. An idle stack
+# polls four times a second, so its memory grows by an estimated 10 to 30 MB an hour.
 POLL_INTERVAL_SECONDS = 0.25
 # Upper bound of the pause before a failed batch is retried, in seconds.
 MAX_RETRY_DELAY_SECONDS = 1.0

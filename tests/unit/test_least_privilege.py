@@ -1,4 +1,4 @@
-"""Least privilege: every function's role grants exact actions on resources that the function is wired to."""
+"""Each function's role grants exact actions only on the resources that the function is wired to."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ TABLE_ARN_PATTERN = re.compile(
 def wired_resources(template: dict[str, Any], function_id: str) -> set[tuple[str, str]]:
     """Return the (logical id, attribute) pairs a function is wired to.
 
-    ``Ref`` in an environment variable (the function's or the Globals') wires the resource's ARN, a
-    DynamoDB or SQS event wires the stream or queue ARN, an on-failure destination wires that ARN, and
-    the LoggingConfig log group wires the log group's ARN.
+    ``Ref`` in an environment variable (the function's or the Globals') wires the resource's ARN. A
+    DynamoDB or SQS event wires the stream or queue ARN, and an on-failure destination wires its ARN.
+    The LoggingConfig log group wires the log group's ARN.
     """
     resources = template["Resources"]
     properties = resources[function_id]["Properties"]

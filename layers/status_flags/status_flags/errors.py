@@ -15,7 +15,7 @@ class StatusFlagsError(Exception):
 
 
 class InvalidInputError(StatusFlagsError):
-    """A request field is missing or invalid. ``field`` names it and the message tells the client how to fix it."""
+    """A request field is missing or invalid. ``field`` names it, and the message states the fix."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
